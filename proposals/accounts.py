@@ -1,0 +1,159 @@
+"""Accounts: creating users, checking passwords, throttling sign-in, resetting passwords."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, model_validator
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from proposals.forms import CleanText, Email, Form, FormErrors
+from proposals.i18n import LOCALES
+from proposals.i18n import gettext as _
+from proposals.models import SigninAttempt, User, utcnow
+from proposals.security import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    hash_password,
+    needs_rehash,
+    session_fingerprint,
+    verify_password,
+)
+from proposals.settings import Settings
+
+
+def _password(value: str) -> str:
+    if len(value) < MIN_PASSWORD_LENGTH:
+        raise ValueError(
+            _("Use at least %(min)s characters for your password.", min=MIN_PASSWORD_LENGTH)
+        )
+    if len(value) > MAX_PASSWORD_LENGTH:
+        raise ValueError(_("Use at most %(max)s characters.", max=MAX_PASSWORD_LENGTH))
+    if value.strip() == "":
+        raise ValueError(_("A password cannot be only spaces."))
+    return value
+
+
+NewPassword = Annotated[str, Field(min_length=1), AfterValidator(_password)]
+
+
+class SignupForm(Form):
+    name: CleanText = Field(min_length=1, max_length=120)
+    email: Email = Field(min_length=1, max_length=254)
+    password: NewPassword
+
+
+class SigninForm(Form):
+    email: str = Field(min_length=1, max_length=254)
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+
+
+class ForgotForm(Form):
+    email: Email = Field(min_length=1, max_length=254)
+
+
+class ResetForm(Form):
+    password: NewPassword
+    confirm: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+
+    @model_validator(mode="after")
+    def _same(self) -> ResetForm:
+        if self.password != self.confirm:
+            raise ValueError(_("The two passwords are not the same."))
+        return self
+
+
+class AccountForm(Form):
+    name: CleanText = Field(min_length=1, max_length=120)
+    locale: str = Field(min_length=2, max_length=10)
+
+    @model_validator(mode="after")
+    def _known_locale(self) -> AccountForm:
+        if self.locale not in LOCALES:
+            raise ValueError(_("Choose one of the options."))
+        return self
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user(db: Session, email: str) -> User | None:
+    return db.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def create_user(db: Session, data: SignupForm, locale: str, *, is_admin: bool = False) -> User:
+    """Create an account, or raise FormErrors when the e-mail is taken."""
+    taken = _("An account with this e-mail already exists. Sign in, or reset your password.")
+    if find_user(db, data.email) is not None:
+        raise FormErrors({"email": taken})
+    user = User(
+        name=data.name,
+        email=data.email,
+        password_hash=hash_password(data.password),
+        locale=locale if locale in LOCALES else "en",
+        is_admin=is_admin,
+    )
+    db.add(user)
+    try:
+        db.flush()
+    except IntegrityError:
+        # Two sign-ups for the same e-mail at once (a double click): the other one won.
+        db.rollback()
+        raise FormErrors({"email": taken}) from None
+    return user
+
+
+def minutes_until_allowed(db: Session, settings: Settings, email: str, address: str) -> int:
+    """0 when sign-in may be tried now; otherwise how many minutes to wait."""
+    since = utcnow() - timedelta(minutes=settings.signin_window_minutes)
+    failures = select(func.count(), func.min(SigninAttempt.created_at)).where(
+        SigninAttempt.created_at >= since, SigninAttempt.succeeded.is_(False)
+    )
+    by_account = db.execute(failures.where(SigninAttempt.email == normalise_email(email))).one()
+    by_address = db.execute(failures.where(SigninAttempt.address == address)).one()
+    for (count, oldest), limit in (
+        (by_account, settings.signin_max_failures_per_account),
+        (by_address, settings.signin_max_failures_per_address),
+    ):
+        if count >= limit and oldest is not None:
+            remaining = oldest + timedelta(minutes=settings.signin_window_minutes) - utcnow()
+            return max(1, int(remaining.total_seconds() // 60) + 1)
+    return 0
+
+
+def authenticate(db: Session, email: str, password: str, address: str) -> User | None:
+    """The user whose password this is, or None; every attempt is recorded for throttling."""
+    user = find_user(db, email)
+    ok = verify_password(user.password_hash if user else None, password)
+    db.add(SigninAttempt(email=normalise_email(email)[:254], address=address[:64], succeeded=ok))
+    if not ok or user is None:
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_signed_in_at = utcnow()
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+
+
+def reset_payload(user: User) -> dict[str, object]:
+    # The fingerprint makes the link single-use: once the password changes it no longer matches.
+    return {"uid": user.id, "fp": session_fingerprint(user)}
+
+
+def user_for_reset(db: Session, payload: object) -> User | None:
+    if not isinstance(payload, dict):
+        return None
+    uid, fingerprint = payload.get("uid"), payload.get("fp")
+    if not isinstance(uid, int) or not isinstance(fingerprint, str):
+        return None
+    user = db.get(User, uid)
+    if user is None or session_fingerprint(user) != fingerprint:
+        return None
+    return user

@@ -1,0 +1,64 @@
+"""The application factory: ``create_app(settings)`` builds everything Engage serves."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from proposals import auth, organisations, pages
+from proposals.db import make_engine, make_sessionmaker
+from proposals.security import CSRFMiddleware, SecurityHeadersMiddleware, Tokens
+from proposals.settings import Settings, load_settings
+from proposals.web import make_templates
+
+STATIC_DIR = Path(__file__).parent / "static"
+SESSION_COOKIE = "engage_session"
+SESSION_MAX_AGE = 14 * 24 * 3600
+
+
+def create_app(settings: Settings, demo_accounts: list[dict[str, str]] | None = None) -> Starlette:
+    """Build the Engage ASGI application for ``settings`` (the schema must be migrated)."""
+    engine = make_engine(settings.database_url)
+    routes = [
+        *pages.routes,
+        *auth.routes,
+        *organisations.routes,
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+    middleware = [
+        Middleware(SecurityHeadersMiddleware, hsts=settings.production),
+        Middleware(
+            SessionMiddleware,
+            secret_key=settings.secret_key,
+            session_cookie=SESSION_COOKIE,
+            max_age=SESSION_MAX_AGE,
+            same_site="lax",
+            https_only=settings.secure_cookies,
+        ),
+        Middleware(CSRFMiddleware, on_failure=pages.csrf_failure),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={HTTPException: pages.http_exception, Exception: pages.server_error},
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.tokens = Tokens(settings.secret_key)
+    app.state.demo_accounts = demo_accounts or []
+    app.state.templates = make_templates()
+    return app
+
+
+def app_from_env() -> Starlette:
+    """Entry point for ``uvicorn --factory`` (Procfile): settings from the environment."""
+    logging.basicConfig(level=logging.INFO)
+    return create_app(load_settings())

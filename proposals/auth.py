@@ -1,0 +1,242 @@
+"""Routes for signing up, in and out, resetting a password, and choosing the language."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from proposals import accounts, mail
+from proposals.forms import FormErrors, form_dict, validate
+from proposals.i18n import LOCALES
+from proposals.i18n import gettext as _
+from proposals.models import User
+from proposals.security import session_fingerprint
+from proposals.web import (
+    LANGUAGE_COOKIE,
+    current_user,
+    db,
+    flash,
+    form,
+    login_required,
+    redirect,
+    render,
+    safe_next,
+    view,
+)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def sign_in(request: Request, user: User) -> None:
+    """Start a fresh session for ``user`` (a new session id stops session fixation)."""
+    keep = {k: request.session[k] for k in ("flash",) if k in request.session}
+    request.session.clear()
+    request.session.update(keep)
+    request.session["uid"] = user.id
+    request.session["auth"] = session_fingerprint(user)
+
+
+@view
+def signup(request: Request) -> Response:
+    values: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    if current_user(request) is not None and request.method == "GET":
+        return redirect(request, "/")
+    if request.method == "POST":
+        values = form_dict(form(request))
+        try:
+            data = validate(accounts.SignupForm, values)
+            user = accounts.create_user(db(request), data, request.state.locale)
+        except FormErrors as exc:
+            errors = exc.errors
+        else:
+            sign_in(request, user)
+            flash(request, _("Welcome to Engage, %(name)s.", name=user.name))
+            return redirect(request, safe_next(values.get("next"), "/"))
+    values.pop("password", None)
+    status = 422 if errors else 200
+    return render(
+        request,
+        "auth/signup.html",
+        {"values": values, "errors": errors, "next": request.query_params.get("next", "")},
+        status_code=status,
+    )
+
+
+@view
+def signin(request: Request) -> Response:
+    values: dict[str, str] = {"next": request.query_params.get("next", "")}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = form_dict(form(request))
+        try:
+            data = validate(accounts.SigninForm, values)
+        except FormErrors as exc:
+            errors = exc.errors
+        else:
+            settings = request.app.state.settings
+            address = client_address(request)
+            wait = accounts.minutes_until_allowed(db(request), settings, data.email, address)
+            if wait:
+                errors["__all__"] = _(
+                    "Too many failed sign-ins. For your security, try again in %(minutes)s "
+                    "minutes, or reset your password.",
+                    minutes=wait,
+                )
+            else:
+                user = accounts.authenticate(db(request), data.email, data.password, address)
+                if user is None:
+                    errors["__all__"] = _("The e-mail or password is not right. Try again.")
+                else:
+                    sign_in(request, user)
+                    return redirect(request, safe_next(values.get("next"), "/"))
+    values.pop("password", None)
+    return render(
+        request,
+        "auth/signin.html",
+        {"values": values, "errors": errors, "demo_accounts": request.app.state.demo_accounts},
+        status_code=422 if errors else 200,
+    )
+
+
+@view
+def signout(request: Request) -> Response:
+    request.session.clear()
+    flash(request, _("You are signed out."))
+    return redirect(request, "/")
+
+
+@view
+def forgot_password(request: Request) -> Response:
+    values: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = form_dict(form(request))
+        try:
+            data = validate(accounts.ForgotForm, values)
+        except FormErrors as exc:
+            errors = exc.errors
+        else:
+            user = accounts.find_user(db(request), data.email)
+            if user is not None:
+                _send_reset_link(request, user)
+            # The same answer whether or not the account exists: no probing for accounts.
+            flash(
+                request,
+                _(
+                    "If an account exists for %(email)s, we have sent it a link to choose a new "
+                    "password. The link works for %(hours)s hours.",
+                    email=data.email,
+                    hours=request.app.state.settings.password_reset_hours,
+                ),
+                "info",
+            )
+            return redirect(request, str(request.url_for("signin")))
+    return render(
+        request,
+        "auth/forgot.html",
+        {"values": values, "errors": errors},
+        status_code=422 if errors else 200,
+    )
+
+
+def _send_reset_link(request: Request, user: User) -> None:
+    token = request.app.state.tokens.make("reset", accounts.reset_payload(user))
+    base = request.app.state.settings.base_url
+    link = base + str(request.app.url_path_for("reset_password", token=token))
+    templates = request.app.state.templates
+    body = templates.get_template("mail/reset_password.txt").render(
+        user=user, link=link, hours=request.app.state.settings.password_reset_hours
+    )
+    mail.queue(request, user.email, _("Choose a new password for Engage"), body, "reset")
+
+
+@view
+def reset_password(request: Request) -> Response:
+    settings = request.app.state.settings
+    payload = request.app.state.tokens.read(
+        "reset", request.path_params["token"], settings.password_reset_hours * 3600
+    )
+    user = accounts.user_for_reset(db(request), payload)
+    if user is None:
+        return render(request, "auth/reset_invalid.html", status_code=400)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            data = validate(accounts.ResetForm, form_dict(form(request)))
+        except FormErrors as exc:
+            errors = exc.errors
+        else:
+            accounts.set_password(user, data.password)
+            sign_in(request, user)
+            flash(request, _("Your password is changed. You are signed in."))
+            return redirect(request, "/")
+    return render(
+        request,
+        "auth/reset.html",
+        {"errors": errors, "email": user.email},
+        status_code=422 if errors else 200,
+    )
+
+
+@view
+@login_required
+def account(request: Request) -> Response:
+    user = current_user(request)
+    assert user is not None
+    values = {"name": user.name, "locale": user.locale}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = form_dict(form(request))
+        try:
+            data = validate(accounts.AccountForm, values)
+        except FormErrors as exc:
+            errors = exc.errors
+        else:
+            user.name, user.locale = data.name, data.locale
+            flash(request, _("Your account is saved."))
+            response = redirect(request, str(request.url_for("account")))
+            response.set_cookie(LANGUAGE_COOKIE, data.locale, max_age=365 * 86400, samesite="lax")
+            return response
+    return render(
+        request,
+        "auth/account.html",
+        {"values": values, "errors": errors},
+        status_code=422 if errors else 200,
+    )
+
+
+@view
+def set_language(request: Request) -> Response:
+    chosen = form(request).get("locale")
+    target = safe_next(str(form(request).get("next") or ""), "/")
+    if chosen not in LOCALES:
+        return redirect(request, target)
+    user = current_user(request)
+    if user is not None:
+        user.locale = str(chosen)
+    response = redirect(request, target)
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        str(chosen),
+        max_age=365 * 86400,
+        samesite="lax",
+        secure=request.app.state.settings.secure_cookies,
+    )
+    return response
+
+
+routes = [
+    Route("/signup", signup, methods=["GET", "POST"], name="signup"),
+    Route("/signin", signin, methods=["GET", "POST"], name="signin"),
+    Route("/signout", signout, methods=["POST"], name="signout"),
+    Route("/password/forgot", forgot_password, methods=["GET", "POST"], name="forgot_password"),
+    Route(
+        "/password/reset/{token}", reset_password, methods=["GET", "POST"], name="reset_password"
+    ),
+    Route("/account", account, methods=["GET", "POST"], name="account"),
+    Route("/language", set_language, methods=["POST"], name="set_language"),
+]

@@ -1,0 +1,146 @@
+"""The ``engage`` command: serve, demo, migrate, createadmin."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from proposals.settings import Settings, SettingsError, load_settings
+
+DEMO_DATABASE = "engage-demo.db"
+
+
+def _migrate(settings: Settings) -> None:
+    from proposals.db import make_engine
+    from proposals.migrate import current_revision, upgrade
+
+    engine = make_engine(settings.database_url)
+    before = current_revision(engine)
+    upgrade(engine)
+    after = current_revision(engine)
+    engine.dispose()
+    if before != after:
+        print(f"Database migrated from {before or 'empty'} to {after}.", flush=True)
+
+
+def _serve(settings: Settings, host: str, port: int, demo_accounts: list[dict[str, str]]) -> None:
+    import uvicorn
+
+    from proposals.app import create_app
+
+    app = create_app(settings, demo_accounts=demo_accounts)
+    print(f"Engage is running at http://{host}:{port}/ (press Ctrl+C to stop)", flush=True)
+    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="info")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    _migrate(settings)
+    _serve(settings, args.host, args.port, [])
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from proposals import demo
+    from proposals.db import make_engine, make_sessionmaker, unit_of_work
+
+    started = time.perf_counter()
+    path = Path(args.database)
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    settings = load_settings({**os.environ, "DATABASE_URL": f"sqlite:///{path.resolve()}"})
+    settings = replace(settings, demo=True, base_url=f"http://{args.host}:{args.port}")
+    _migrate(settings)
+    engine = make_engine(settings.database_url)
+    with unit_of_work(make_sessionmaker(engine)) as session:
+        accounts = demo.seed(session)
+    engine.dispose()
+    print(f"\nDemo data ready in {path} ({time.perf_counter() - started:.1f} s).")
+    print(f"Every demo account's password is: {demo.DEMO_PASSWORD}")
+    for account in accounts:
+        print(f"  {account['email']:<22} {account['name']} - {account['who']}")
+    print(flush=True)
+    _serve(settings, args.host, args.port, accounts)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    _migrate(settings)
+    print("Database is up to date.")
+    return 0
+
+
+def cmd_createadmin(args: argparse.Namespace) -> int:
+    from proposals import accounts
+    from proposals.db import make_engine, make_sessionmaker, unit_of_work
+    from proposals.forms import FormErrors, validate
+
+    settings = load_settings()
+    _migrate(settings)
+    password = os.environ.get("ENGAGE_ADMIN_PASSWORD") or getpass.getpass("Password: ")
+    engine = make_engine(settings.database_url)
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            existing = accounts.find_user(session, args.email)
+            if existing is not None:
+                existing.is_admin = True
+                print(f"{existing.email} is now an administrator.")
+                return 0
+            data = validate(
+                accounts.SignupForm, {"name": args.name, "email": args.email, "password": password}
+            )
+            user = accounts.create_user(session, data, "en", is_admin=True)
+            print(f"Administrator {user.email} created.")
+    except FormErrors as exc:
+        for field, message in exc.errors.items():
+            print(f"error: {field}: {message}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="engage", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate the database, then serve Engage")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser("demo", help="serve Engage on a fresh database with demo data")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--database", default=DEMO_DATABASE, help="SQLite file (recreated)")
+    demo.set_defaults(func=cmd_demo)
+
+    migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
+    migrate.set_defaults(func=cmd_migrate)
+
+    admin = sub.add_parser("createadmin", help="create a platform administrator")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--name", default="Administrator")
+    admin.set_defaults(func=cmd_createadmin)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SettingsError as exc:
+        print(f"engage: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

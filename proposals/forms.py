@@ -1,0 +1,109 @@
+"""Reading user input through pydantic, with messages in the user's language.
+
+A route builds a dict from the form, calls :func:`validate`, and on
+:class:`FormErrors` renders the form again with the messages next to the
+fields and the user's text kept.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Annotated, Any, TypeVar
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+from starlette.datastructures import FormData
+
+from proposals.i18n import gettext as _
+
+Model = TypeVar("Model", bound=BaseModel)
+
+# Control characters other than tab and newlines never belong in user text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class FormErrors(Exception):
+    """Field name -> message; the key ``__all__`` holds a message for the whole form."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+class Form(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore")
+
+
+def clean_text(value: str) -> str:
+    """Normalise Unicode and drop control characters (NUL breaks PostgreSQL and Word)."""
+    return _CONTROL.sub("", unicodedata.normalize("NFC", value))
+
+
+def _email(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValueError(_("Enter an e-mail address like name@example.org.")) from exc
+
+
+Email = Annotated[str, AfterValidator(_email)]
+CleanText = Annotated[str, AfterValidator(clean_text)]
+
+
+def _message(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    value = error.get("input")
+    if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
+        return _("This field is required.")
+    if kind == "string_too_long":
+        return _(
+            "Use at most %(max)s characters (this has %(count)s).",
+            max=ctx.get("max_length"),
+            count=len(value) if isinstance(value, str) else "?",
+        )
+    if kind == "string_too_short":
+        return _("Use at least %(min)s characters.", min=ctx.get("min_length"))
+    if kind in ("too_long",):
+        return _("Choose at most %(max)s.", max=ctx.get("max_length"))
+    if kind == "value_error":
+        return str(ctx.get("error", "")) or _("This value is not valid.")
+    if kind in ("literal_error", "enum"):
+        return _("Choose one of the options.")
+    if kind.startswith(("int_", "decimal_", "float_")):
+        return _("Enter a number.")
+    if kind.startswith("date"):
+        return _("Enter a date as YYYY-MM-DD.")
+    return _("This value is not valid.")
+
+
+def messages(exc: ValidationError) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        loc = error.get("loc") or ("__all__",)
+        field = str(loc[0])
+        errors.setdefault(field, _message(dict(error)))
+    return errors
+
+
+def validate(model: type[Model], data: dict[str, Any]) -> Model:
+    """Validate ``data`` into ``model`` or raise :class:`FormErrors` with translated messages."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise FormErrors(messages(exc)) from None
+
+
+def form_dict(form: FormData, *, lists: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The submitted values as a dict: the named fields as lists, every other as a string."""
+    data: dict[str, Any] = {}
+    for key in form:
+        if key in lists:
+            data[key] = [v for v in form.getlist(key) if isinstance(v, str)]
+        else:
+            value = form.get(key)
+            data[key] = value if isinstance(value, str) else ""
+    for key in lists:
+        data.setdefault(key, [])
+    return data

@@ -1,0 +1,175 @@
+"""Languages: gettext catalogues (Babel), the request's locale, and locale-aware formatting.
+
+The catalogues are read from the ``.po`` files at start-up, so that what is
+committed is what runs (no stale compiled ``.mo`` files).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from contextvars import ContextVar
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pycountry
+from babel import Locale, dates, numbers
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import LazyProxy, NullTranslations, Translations
+
+TRANSLATIONS_DIR = Path(__file__).parent / "translations"
+DEFAULT_LOCALE = "en"
+#: The interface languages, in the order the switcher offers them.
+LOCALES: tuple[str, ...] = ("en", "pl")
+DEFAULT_TIMEZONE = "Europe/Warsaw"
+
+_locale: ContextVar[str] = ContextVar("engage_locale", default=DEFAULT_LOCALE)
+_timezone: ContextVar[str] = ContextVar("engage_timezone", default=DEFAULT_TIMEZONE)
+
+
+@cache
+def translations(locale: str) -> NullTranslations:
+    """The catalogue for ``locale``, compiled in memory from its ``.po`` file."""
+    po = TRANSLATIONS_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if locale == DEFAULT_LOCALE or not po.exists():
+        return NullTranslations()
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return Translations(fp=buffer)
+
+
+def set_locale(locale: str, timezone: str | None = None) -> None:
+    _locale.set(locale if locale in LOCALES else DEFAULT_LOCALE)
+    if timezone:
+        _timezone.set(timezone)
+
+
+def get_locale() -> str:
+    return _locale.get()
+
+
+def get_timezone() -> ZoneInfo:
+    try:
+        return ZoneInfo(_timezone.get())
+    except (KeyError, ValueError):
+        return ZoneInfo(DEFAULT_TIMEZONE)
+
+
+def gettext(message: str, **variables: object) -> str:
+    text = translations(get_locale()).gettext(message)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
+    text = translations(get_locale()).ngettext(singular, plural, n)
+    variables.setdefault("num", n)
+    return text % variables
+
+
+def lazy_gettext(message: str, **variables: object) -> LazyProxy:
+    """A string translated when it is used, for module-level labels."""
+    return LazyProxy(gettext, message, enable_cache=False, **variables)
+
+
+_ = gettext
+
+
+def negotiate(accept_language: str) -> str:
+    """Pick the best interface language from an Accept-Language header."""
+    wanted: list[tuple[float, str]] = []
+    for part in accept_language.split(","):
+        piece = part.strip()
+        if not piece:
+            continue
+        tag, _sep, params = piece.partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        wanted.append((quality, tag.strip().lower()))
+    for _quality, tag in sorted(wanted, key=lambda item: -item[0]):
+        base = tag.split("-")[0]
+        if base in LOCALES:
+            return base
+    return DEFAULT_LOCALE
+
+
+# --- formatting -----------------------------------------------------------------
+
+
+def format_datetime(value: datetime | None, format: str = "medium") -> str:
+    if value is None:
+        return ""
+    return dates.format_datetime(value, format=format, tzinfo=get_timezone(), locale=get_locale())
+
+
+def format_date(value: date | datetime | None, format: str = "medium") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(get_timezone()).date()
+    return dates.format_date(value, format=format, locale=get_locale())
+
+
+def format_number(value: int | Decimal | float) -> str:
+    return numbers.format_decimal(value, locale=get_locale())
+
+
+def format_money(value: Decimal, currency: str) -> str:
+    return numbers.format_currency(value, currency, locale=get_locale())
+
+
+def format_percent(value: Decimal) -> str:
+    return numbers.format_percent(value, format="#,##0.00 %", locale=get_locale())
+
+
+# --- countries and languages ---------------------------------------------------------
+
+
+@cache
+def country_codes() -> tuple[str, ...]:
+    """ISO 3166-1 alpha-2 codes."""
+    return tuple(sorted(c.alpha_2 for c in pycountry.countries))
+
+
+def country_name(code: str) -> str:
+    names = Locale.parse(get_locale()).territories
+    if code in names:
+        return names[code]
+    country = pycountry.countries.get(alpha_2=code)
+    return country.name if country else code
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """(code, localised name) for every country, sorted by name in the user's language."""
+    return sorted(((c, country_name(c)) for c in country_codes()), key=lambda p: p[1].casefold())
+
+
+#: Working languages offered on organisation profiles (ISO 639-1), the region's first.
+WORKING_LANGUAGES: tuple[str, ...] = (
+    "en", "pl", "no", "lt", "lv", "et", "da", "sv", "fi", "is", "de", "ru", "uk", "fr", "es",
+)  # fmt: skip
+
+
+def language_name(code: str) -> str:
+    name = Locale.parse(get_locale()).languages.get(code, code)
+    return name[:1].upper() + name[1:]
+
+
+def language_choices(codes: Iterable[str] = WORKING_LANGUAGES) -> list[tuple[str, str]]:
+    return [(code, language_name(code)) for code in codes]
+
+
+def locale_display_name(code: str) -> str:
+    """The name of an interface language in that language itself (for the switcher)."""
+    name = Locale.parse(code).get_display_name(code) or code
+    return name[:1].upper() + name[1:]

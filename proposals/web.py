@@ -1,0 +1,218 @@
+"""The request plumbing every route shares: templates, the unit of work, the current user.
+
+A route is a plain function ``(request) -> Response`` decorated with
+:func:`view`. The decorator parses the form (async), then runs the function
+in a worker thread with one database session, committed once before the
+response is sent and rolled back on any error.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from proposals import i18n, mail
+from proposals.db import unit_of_work
+from proposals.models import Membership, User
+from proposals.security import csrf_token, session_fingerprint
+
+Handler = Callable[[Request], Response]
+LANGUAGE_COOKIE = "engage_lang"
+
+
+def templates_dir() -> Path:
+    """Templates live at the repository's top level; a built wheel carries them inside the package."""
+    packaged = Path(__file__).parent / "templates"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
+
+
+def make_templates(extra_globals: Mapping[str, Any] | None = None) -> Jinja2Templates:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir()),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(
+        datetime=i18n.format_datetime,
+        date=i18n.format_date,
+        number=i18n.format_number,
+        country=i18n.country_name,
+        language=i18n.language_name,
+    )
+    env.globals.update(
+        LOCALES=i18n.LOCALES,
+        locale_display_name=i18n.locale_display_name,
+        get_locale=i18n.get_locale,
+        static=lambda path: f"/static/{path}",
+    )
+    env.globals.update(extra_globals or {})
+    return Jinja2Templates(env=env)
+
+
+# --- the current request ----------------------------------------------------------
+
+
+def db(request: Request) -> Session:
+    return request.state.db
+
+
+def current_user(request: Request) -> User | None:
+    return request.state.user
+
+
+def is_htmx(request: Request) -> bool:
+    # A history restore wants the whole page, not a fragment.
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def form(request: Request) -> FormData:
+    """The parsed form of this request (parsed before the handler runs)."""
+    return request.state.form
+
+
+def flash(request: Request, message: str, category: str = "success") -> None:
+    request.session.setdefault("flash", []).append([category, str(message)])
+
+
+def pop_flashes(request: Request) -> list[tuple[str, str]]:
+    return [(c, m) for c, m in request.session.pop("flash", [])]
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    fragment: str | None = None,
+) -> Response:
+    """Render the full page, or ``fragment`` when htmx asks for part of it."""
+    name = fragment if fragment and is_htmx(request) else template
+    ctx: dict[str, Any] = {
+        "user": getattr(request.state, "user", None),
+        "csrf_token": csrf_token(request),
+        "flashes": pop_flashes(request) if name == template else [],
+        "settings": request.app.state.settings,
+    }
+    ctx.update(context or {})
+    response = request.app.state.templates.TemplateResponse(
+        request, name, ctx, status_code=status_code
+    )
+    response.headers["Vary"] = "HX-Request, Cookie"
+    return response
+
+
+def redirect(request: Request, url: str) -> Response:
+    """Redirect after a successful form post (htmx follows it as a full navigation)."""
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+def use_request_locale(request: Request, user: User | None = None) -> str:
+    """Choose the interface language: the switcher's cookie, the account, then the browser."""
+    chosen = request.cookies.get(LANGUAGE_COOKIE, "")
+    if chosen not in i18n.LOCALES:
+        chosen = user.locale if user else i18n.negotiate(request.headers.get("accept-language", ""))
+    i18n.set_locale(chosen, user.timezone if user else None)
+    request.state.locale = i18n.get_locale()
+    return request.state.locale
+
+
+# --- the unit of work ---------------------------------------------------------------
+
+
+def _load_user(request: Request, session: Session) -> User | None:
+    uid = request.session.get("uid")
+    if not isinstance(uid, int):
+        return None
+    user = session.scalar(
+        select(User)
+        .where(User.id == uid)
+        .options(selectinload(User.memberships).selectinload(Membership.organisation))
+    )
+    # A password change signs out every other session: the fingerprint no longer matches.
+    if user is None or request.session.get("auth") != session_fingerprint(user):
+        request.session.clear()
+        return None
+    return user
+
+
+def _run(handler: Handler, request: Request) -> Response:
+    with unit_of_work(request.app.state.sessionmaker) as session:
+        request.state.db = session
+        request.state.mail = []
+        user = _load_user(request, session)
+        request.state.user = user
+        use_request_locale(request, user)
+        return handler(request)
+
+
+def view(handler: Handler) -> Callable[[Request], Any]:
+    """Turn ``handler(request) -> Response`` into an endpoint with a database session."""
+
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        request.state.form = (
+            await request.form(max_fields=2000, max_part_size=10 * 1024 * 1024)
+            if request.method in ("POST", "PUT", "PATCH", "DELETE")
+            else FormData()
+        )
+        try:
+            response = await run_in_threadpool(_run, handler, request)
+        finally:
+            await request.state.form.close()
+        settings = request.app.state.settings
+        if request.state.mail and settings.smtp.configured:
+            # After the commit: a rolled-back request never mails anybody.
+            response.background = BackgroundTask(
+                mail.send_pending,
+                settings.smtp,
+                request.app.state.sessionmaker,
+                list(request.state.mail),
+            )
+        return response
+
+    return endpoint
+
+
+def login_required(handler: Handler) -> Handler:
+    """Send anonymous visitors to sign in, and back here afterwards."""
+
+    @functools.wraps(handler)
+    def wrapper(request: Request) -> Response:
+        if request.state.user is None:
+            target = request.url.path
+            if request.url.query:
+                target += "?" + request.url.query
+            flash(request, i18n.gettext("Please sign in to continue."), "info")
+            return redirect(request, str(request.url_for("signin").include_query_params(next=target)))
+        return handler(request)
+
+    return wrapper
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only ever redirect to a path on this site (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target

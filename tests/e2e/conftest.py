@@ -1,0 +1,126 @@
+"""Journeys in a real headless Chromium against a real ``engage serve``.
+
+Each journey starts the server on an empty SQLite database, as JOURNEYS.md
+says. Chromium is Debian's (/usr/bin/chromium): when it is missing the
+journeys fail, they never skip.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+CHROMIUM = os.environ.get("ENGAGE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """``engage serve`` (or ``engage demo``) in a subprocess, stopped at the end."""
+
+    def __init__(self, workdir: Path, command: str = "serve") -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{workdir / 'journey.db'}",
+            "ENGAGE_INSTANCE_DIR": str(workdir / "instance"),
+            "ENGAGE_BASE_URL": self.url,
+            "ENGAGE_ENV": "development",
+        }
+        self.log = (workdir / "server.log").open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "proposals.cli", command, "--port", str(self.port)],
+            cwd=workdir,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError((workdir / "server.log").read_text())
+            try:
+                if httpx.get(self.url + "/", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("engage serve did not answer within 30 s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    srv = Server(tmp_path)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is required for the journeys and is missing at {CHROMIUM}")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+def _is_bug(kind: str, text: str) -> bool:
+    # A 4xx answer to a form (e.g. 422 for a wrong password) is expected; Chromium logs it.
+    expected = text.startswith("Failed to load resource: the server responded with a status of 4")
+    return kind == "error" and not expected
+
+
+@pytest.fixture
+def new_page(browser: Browser) -> Iterator:  # type: ignore[type-arg]
+    """Pages in fresh browser contexts (a fresh set of cookies each), closed at the end."""
+    contexts = []
+    errors: list[str] = []
+
+    def make(locale: str = "en-GB") -> Page:
+        context = browser.new_context(locale=locale)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        # A CSP violation or a script error is a bug the user would hit.
+        page.on("console", lambda m: errors.append(m.text) if _is_bug(m.type, m.text) else None)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert errors == [], f"browser console errors: {errors}"

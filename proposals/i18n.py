@@ -6,6 +6,7 @@ committed is what runs (no stale compiled ``.mo`` files).
 
 from __future__ import annotations
 
+import copy
 import io
 from collections.abc import Iterable
 from contextvars import ContextVar
@@ -129,7 +130,11 @@ def format_money(value: Decimal, currency: str) -> str:
 
 
 def format_percent(value: Decimal) -> str:
-    return numbers.format_percent(value, format="#,##0.00 %", locale=get_locale())
+    """A share such as 0.6975 as "69.75%" (en) or "69,75 %" (pl): always two decimals."""
+    locale = Locale.parse(get_locale())
+    pattern = copy.copy(locale.percent_formats[None])
+    pattern.frac_prec = (2, 2)
+    return pattern.apply(value, locale)
 
 
 # --- countries and languages ---------------------------------------------------------

@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from proposals import accounts, mail
-from proposals.forms import FormErrors, form_dict, validate
+from proposals.forms import FormErrors
 from proposals.i18n import LOCALES
 from proposals.i18n import gettext as _
 from proposals.models import User
@@ -21,7 +21,9 @@ from proposals.web import (
     login_required,
     redirect,
     render,
+    render_form,
     safe_next,
+    submitted,
     view,
 )
 
@@ -41,14 +43,12 @@ def sign_in(request: Request, user: User) -> None:
 
 @view
 def signup(request: Request) -> Response:
-    values: dict[str, str] = {}
-    errors: dict[str, str] = {}
     if current_user(request) is not None and request.method == "GET":
         return redirect(request, "/")
-    if request.method == "POST":
-        values = form_dict(form(request))
+    initial = {"next": request.query_params.get("next", "")}
+    values, errors, data = submitted(request, accounts.SignupForm, initial=initial)
+    if data is not None:
         try:
-            data = validate(accounts.SignupForm, values)
             user = accounts.create_user(db(request), data, request.state.locale)
         except FormErrors as exc:
             errors = exc.errors
@@ -56,49 +56,33 @@ def signup(request: Request) -> Response:
             sign_in(request, user)
             flash(request, _("Welcome to Engage, %(name)s.", name=user.name))
             return redirect(request, safe_next(values.get("next"), "/"))
-    values.pop("password", None)
-    status = 422 if errors else 200
-    return render(
-        request,
-        "auth/signup.html",
-        {"values": values, "errors": errors, "next": request.query_params.get("next", "")},
-        status_code=status,
-    )
+    return render_form(request, "auth/signup.html", values, errors)
 
 
 @view
 def signin(request: Request) -> Response:
-    values: dict[str, str] = {"next": request.query_params.get("next", "")}
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        values = form_dict(form(request))
-        try:
-            data = validate(accounts.SigninForm, values)
-        except FormErrors as exc:
-            errors = exc.errors
+    initial = {"next": request.query_params.get("next", "")}
+    values, errors, data = submitted(request, accounts.SigninForm, initial=initial)
+    if data is not None:
+        settings = request.app.state.settings
+        address = client_address(request)
+        wait = accounts.minutes_until_allowed(db(request), settings, data.email, address)
+        user = (
+            None if wait else accounts.authenticate(db(request), data.email, data.password, address)
+        )
+        if wait:
+            errors["__all__"] = _(
+                "Too many failed sign-ins. For your security, try again in %(minutes)s "
+                "minutes, or reset your password.",
+                minutes=wait,
+            )
+        elif user is None:
+            errors["__all__"] = _("The e-mail or password is not right. Try again.")
         else:
-            settings = request.app.state.settings
-            address = client_address(request)
-            wait = accounts.minutes_until_allowed(db(request), settings, data.email, address)
-            if wait:
-                errors["__all__"] = _(
-                    "Too many failed sign-ins. For your security, try again in %(minutes)s "
-                    "minutes, or reset your password.",
-                    minutes=wait,
-                )
-            else:
-                user = accounts.authenticate(db(request), data.email, data.password, address)
-                if user is None:
-                    errors["__all__"] = _("The e-mail or password is not right. Try again.")
-                else:
-                    sign_in(request, user)
-                    return redirect(request, safe_next(values.get("next"), "/"))
-    values.pop("password", None)
-    return render(
-        request,
-        "auth/signin.html",
-        {"values": values, "errors": errors, "demo_accounts": request.app.state.demo_accounts},
-        status_code=422 if errors else 200,
+            sign_in(request, user)
+            return redirect(request, safe_next(values.get("next"), "/"))
+    return render_form(
+        request, "auth/signin.html", values, errors, demo_accounts=request.app.state.demo_accounts
     )
 
 
@@ -111,36 +95,24 @@ def signout(request: Request) -> Response:
 
 @view
 def forgot_password(request: Request) -> Response:
-    values: dict[str, str] = {}
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        values = form_dict(form(request))
-        try:
-            data = validate(accounts.ForgotForm, values)
-        except FormErrors as exc:
-            errors = exc.errors
-        else:
-            user = accounts.find_user(db(request), data.email)
-            if user is not None:
-                _send_reset_link(request, user)
-            # The same answer whether or not the account exists: no probing for accounts.
-            flash(
-                request,
-                _(
-                    "If an account exists for %(email)s, we have sent it a link to choose a new "
-                    "password. The link works for %(hours)s hours.",
-                    email=data.email,
-                    hours=request.app.state.settings.password_reset_hours,
-                ),
-                "info",
-            )
-            return redirect(request, str(request.url_for("signin")))
-    return render(
-        request,
-        "auth/forgot.html",
-        {"values": values, "errors": errors},
-        status_code=422 if errors else 200,
-    )
+    values, errors, data = submitted(request, accounts.ForgotForm)
+    if data is not None:
+        user = accounts.find_user(db(request), data.email)
+        if user is not None:
+            _send_reset_link(request, user)
+        # The same answer whether or not the account exists: no probing for accounts.
+        flash(
+            request,
+            _(
+                "If an account exists for %(email)s, we have sent it a link to choose a new "
+                "password. The link works for %(hours)s hours.",
+                email=data.email,
+                hours=request.app.state.settings.password_reset_hours,
+            ),
+            "info",
+        )
+        return redirect(request, str(request.url_for("signin")))
+    return render_form(request, "auth/forgot.html", values, errors)
 
 
 def _send_reset_link(request: Request, user: User) -> None:
@@ -163,23 +135,13 @@ def reset_password(request: Request) -> Response:
     user = accounts.user_for_reset(db(request), payload)
     if user is None:
         return render(request, "auth/reset_invalid.html", status_code=400)
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        try:
-            data = validate(accounts.ResetForm, form_dict(form(request)))
-        except FormErrors as exc:
-            errors = exc.errors
-        else:
-            accounts.set_password(user, data.password)
-            sign_in(request, user)
-            flash(request, _("Your password is changed. You are signed in."))
-            return redirect(request, "/")
-    return render(
-        request,
-        "auth/reset.html",
-        {"errors": errors, "email": user.email},
-        status_code=422 if errors else 200,
-    )
+    _values, errors, data = submitted(request, accounts.ResetForm)
+    if data is not None:
+        accounts.set_password(user, data.password)
+        sign_in(request, user)
+        flash(request, _("Your password is changed. You are signed in."))
+        return redirect(request, "/")
+    return render_form(request, "auth/reset.html", {}, errors, email=user.email)
 
 
 @view
@@ -187,26 +149,15 @@ def reset_password(request: Request) -> Response:
 def account(request: Request) -> Response:
     user = current_user(request)
     assert user is not None
-    values = {"name": user.name, "locale": user.locale}
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        values = form_dict(form(request))
-        try:
-            data = validate(accounts.AccountForm, values)
-        except FormErrors as exc:
-            errors = exc.errors
-        else:
-            user.name, user.locale = data.name, data.locale
-            flash(request, _("Your account is saved."))
-            response = redirect(request, str(request.url_for("account")))
-            response.set_cookie(LANGUAGE_COOKIE, data.locale, max_age=365 * 86400, samesite="lax")
-            return response
-    return render(
-        request,
-        "auth/account.html",
-        {"values": values, "errors": errors},
-        status_code=422 if errors else 200,
-    )
+    initial = {"name": user.name, "locale": user.locale}
+    values, errors, data = submitted(request, accounts.AccountForm, initial=initial)
+    if data is not None:
+        user.name, user.locale = data.name, data.locale
+        flash(request, _("Your account is saved."))
+        response = redirect(request, str(request.url_for("account")))
+        response.set_cookie(LANGUAGE_COOKIE, data.locale, max_age=365 * 86400, samesite="lax")
+        return response
+    return render_form(request, "auth/account.html", values, errors)
 
 
 @view

@@ -120,8 +120,9 @@ def seed(session: Session) -> list[dict[str, str]]:
         session.add(user)
         if account.organisation:
             session.add(
-                Membership(user=user, organisation=organisations[account.organisation],
-                           role=account.role)  # fmt: skip
+                Membership(
+                    user=user, organisation=organisations[account.organisation], role=account.role
+                )
             )
     session.flush()
     return [

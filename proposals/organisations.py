@@ -18,11 +18,22 @@ from starlette.routing import Route
 from proposals import mail
 from proposals.access import can, require
 from proposals.forms import CleanText, Email, Form, FormErrors, form_dict, validate
-from proposals.i18n import WORKING_LANGUAGES, country_codes, country_choices, language_choices
+from proposals.i18n import WORKING_LANGUAGES, country_choices, country_codes, language_choices
 from proposals.i18n import gettext as _
 from proposals.models import Membership, Organisation, OrganisationInvitation, User, utcnow
 from proposals.vocabulary import LEGAL_FORMS, MEMBER_ROLES, THEMES
-from proposals.web import current_user, db, flash, form, login_required, redirect, render, view
+from proposals.web import (
+    current_user,
+    db,
+    flash,
+    form,
+    login_required,
+    redirect,
+    render,
+    render_form,
+    submitted,
+    view,
+)
 
 LIST_FIELDS = ("themes", "languages")
 MAX_TAGS = 12
@@ -156,16 +167,6 @@ def get_organisation(session: Session, public_id: str) -> Organisation:
     return organisation
 
 
-def _form_page(request: Request, template: str, values: dict[str, object], errors: dict[str, str],
-               **extra: object) -> Response:  # fmt: skip
-    return render(
-        request,
-        template,
-        {"values": values, "errors": errors, **_choices(), **extra},
-        status_code=422 if errors else 200,
-    )
-
-
 @view
 @login_required
 def my_organisations(request: Request) -> Response:
@@ -175,28 +176,37 @@ def my_organisations(request: Request) -> Response:
     return render(request, "organisations/list.html", {"memberships": memberships})
 
 
+def _save(request: Request, organisation: Organisation | None) -> Response:
+    """Create (``organisation`` None) or edit a profile through the same form."""
+    user = current_user(request)
+    assert user is not None
+    initial = (
+        _values(organisation)
+        if organisation
+        else {"languages": ["en"], "legal_form": "association", "themes": []}
+    )
+    values, errors, data = submitted(request, OrganisationForm, initial=initial, lists=LIST_FIELDS)
+    if data is not None:
+        if organisation is None:
+            organisation = Organisation()
+            organisation.memberships.append(Membership(user=user, role="admin"))
+            db(request).add(organisation)
+            message = _("%(name)s is created. You are its administrator.", name=data.name)
+        else:
+            message = _("The profile is saved.")
+        _apply(organisation, data)
+        db(request).flush()
+        flash(request, message)
+        return redirect(request, f"/organisations/{organisation.public_id}")
+    return render_form(
+        request, "organisations/form.html", values, errors, organisation=organisation, **_choices()
+    )
+
+
 @view
 @login_required
 def new_organisation(request: Request) -> Response:
-    user = current_user(request)
-    assert user is not None
-    values: dict[str, object] = {"languages": ["en"], "legal_form": "association", "themes": []}
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        values = form_dict(form(request), lists=LIST_FIELDS)
-        try:
-            data = validate(OrganisationForm, values)
-        except FormErrors as exc:
-            errors = exc.errors
-        else:
-            organisation = Organisation()
-            _apply(organisation, data)
-            organisation.memberships.append(Membership(user=user, role="admin"))
-            db(request).add(organisation)
-            db(request).flush()
-            flash(request, _("%(name)s is created. You are its administrator.", name=data.name))
-            return redirect(request, f"/organisations/{organisation.public_id}")
-    return _form_page(request, "organisations/form.html", values, errors, organisation=None)
+    return _save(request, None)
 
 
 @view
@@ -242,21 +252,7 @@ def show_organisation(request: Request) -> Response:
 def edit_organisation(request: Request) -> Response:
     organisation = get_organisation(db(request), request.path_params["oid"])
     require(current_user(request), "edit", organisation)
-    values: dict[str, object] = _values(organisation)
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        values = form_dict(form(request), lists=LIST_FIELDS)
-        try:
-            data = validate(OrganisationForm, values)
-        except FormErrors as exc:
-            errors = exc.errors
-        else:
-            _apply(organisation, data)
-            flash(request, _("The profile is saved."))
-            return redirect(request, f"/organisations/{organisation.public_id}")
-    return _form_page(
-        request, "organisations/form.html", values, errors, organisation=organisation
-    )
+    return _save(request, organisation)
 
 
 @view
@@ -316,10 +312,7 @@ def join_organisation(request: Request) -> Response:
         return render(request, "organisations/join.html", {"problem": problem}, status_code=400)
     assert invitation is not None
     user = current_user(request)
-    if user is None:
-        return render(request, "organisations/join.html", {"problem": None, "invitation": invitation,
-                                                           "next": request.url.path})  # fmt: skip
-    if request.method == "POST":
+    if request.method == "POST" and user is not None:
         return _accept(request, invitation, user)
     return render(
         request,
@@ -342,7 +335,9 @@ def _accept(request: Request, invitation: OrganisationInvitation, user: User) ->
     organisation = invitation.organisation
     already = any(m.organisation_id == organisation.id for m in user.memberships)
     if claimed and not already:
-        session.add(Membership(user_id=user.id, organisation_id=organisation.id, role=invitation.role))
+        session.add(
+            Membership(user_id=user.id, organisation_id=organisation.id, role=invitation.role)
+        )
     if claimed or already:
         flash(request, _("You are now a member of %(name)s.", name=organisation.name))
     else:
@@ -371,7 +366,6 @@ def change_member(request: Request) -> Response:
         membership.role = str(action)
         flash(request, _("The role of %(name)s is changed.", name=membership.user.name))
     return redirect(request, f"/organisations/{organisation.public_id}#members")
-
 
 
 routes = [

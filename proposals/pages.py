@@ -113,7 +113,6 @@ async def csrf_failure(scope, receive, send) -> None:  # type: ignore[no-untyped
     await response(scope, receive, send)
 
 
-
 routes = [
     Route("/", home, name="home"),
     Route("/admin/outbox", outbox, name="outbox"),

@@ -11,9 +11,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from starlette.background import BackgroundTask
@@ -25,15 +26,17 @@ from starlette.templating import Jinja2Templates
 
 from proposals import i18n, mail
 from proposals.db import unit_of_work
+from proposals.forms import FormErrors, form_dict, validate
 from proposals.models import Membership, User
 from proposals.security import csrf_token, session_fingerprint
 
 Handler = Callable[[Request], Response]
+FormModel = TypeVar("FormModel", bound=BaseModel)
 LANGUAGE_COOKIE = "engage_lang"
 
 
 def templates_dir() -> Path:
-    """Templates live at the repository's top level; a built wheel carries them inside the package."""
+    """The templates folder: top level in a checkout, inside the package in a built wheel."""
     packaged = Path(__file__).parent / "templates"
     return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
 
@@ -121,6 +124,44 @@ def render(
     return response
 
 
+def submitted(
+    request: Request,
+    model: type[FormModel],
+    *,
+    initial: Mapping[str, Any] | None = None,
+    lists: tuple[str, ...] = (),
+) -> tuple[dict[str, Any], dict[str, str], FormModel | None]:
+    """The form's values, its errors, and the validated data (None unless posted and valid).
+
+    On GET the values are ``initial``; the values always come back so that a
+    page re-rendered with errors keeps what the user typed.
+    """
+    if request.method != "POST":
+        return dict(initial or {}), {}, None
+    values = form_dict(form(request), lists=lists)
+    try:
+        return values, {}, validate(model, values)
+    except FormErrors as exc:
+        return values, exc.errors, None
+
+
+def render_form(
+    request: Request,
+    template: str,
+    values: Mapping[str, Any],
+    errors: Mapping[str, str],
+    **context: Any,
+) -> Response:
+    """Render a form page; with errors, answer 422 so that htmx and tests can tell."""
+    values = {k: v for k, v in values.items() if k not in ("password", "confirm", "csrf_token")}
+    return render(
+        request,
+        template,
+        {"values": values, "errors": errors, **context},
+        status_code=422 if errors else 200,
+    )
+
+
 def redirect(request: Request, url: str) -> Response:
     """Redirect after a successful form post (htmx follows it as a full navigation)."""
     if is_htmx(request):
@@ -205,7 +246,9 @@ def login_required(handler: Handler) -> Handler:
             if request.url.query:
                 target += "?" + request.url.query
             flash(request, i18n.gettext("Please sign in to continue."), "info")
-            return redirect(request, str(request.url_for("signin").include_query_params(next=target)))
+            return redirect(
+                request, str(request.url_for("signin").include_query_params(next=target))
+            )
         return handler(request)
 
     return wrapper

@@ -7,7 +7,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from proposals.models import Membership, Organisation, OrganisationInvitation, OutboxMessage, utcnow
@@ -92,14 +93,30 @@ def test_script_in_name_is_shown_escaped_everywhere(client, db):
     assert only_organisation(db).name == XSS  # stored as typed, escaped when shown
 
 
-def test_unknown_country_is_refused_next_to_field_and_input_kept(client, db):
+REFUSED = [
+    ("country", "XX", "Choose a country from the list"),
+    ("themes", ["youth", "piracy"], "Choose themes from the list"),
+    ("legal_form", "pirate-ship", "Choose one of the options"),
+    ("website", "javascript:alert(1)", "Enter a web address"),
+    ("website", "ftp://example.org", "Enter a web address"),
+    ("website", "not a website", "Enter a web address"),
+    ("website", "localhost", "Enter a web address"),
+    # Cleaning happens after the length checks, so these slip through (see the report):
+    ("name", "\x00\x01", "This field is required"),  # only control characters: empty name
+    ("name", "\u0958" * 200, "Use at most 200 characters"),  # NFC makes it 400 characters
+    ("website", "example.org/" + "a" * 288, ""),  # 300 typed, 308 stored with "https://"
+]
+
+
+@pytest.mark.parametrize(("field", "value", "message"), REFUSED)
+def test_bad_field_is_refused_next_to_field_and_input_kept(client, db, field, value, message):
     make_user(db)
     sign_in(client)
     before = row_counts(db)
-    response = post(client, "/organisations/new", {**PROFILE, "country": "XX"})
+    response = post(client, "/organisations/new", {**PROFILE, field: value})
     assert response.status_code == 422
-    assert re.search(r'id="e-country">Choose a country from the list', response.text)
-    assert 'value="Fundacja Fala"' in response.text and 'value="Gdańsk"' in response.text
+    assert re.search(f'id="e-{field}">{re.escape(message)}', response.text)
+    assert 'value="Gdańsk"' in response.text
     assert row_counts(db) == before
 
 
@@ -113,25 +130,6 @@ def test_huge_name_is_refused_next_to_field_and_input_kept(client, db):
     assert re.search(r'id="e-name">Use at most 200 characters \(this has 100000\)', response.text)
     assert f'value="{name}"' in response.text
     assert row_counts(db) == before
-
-
-def test_unknown_theme_is_refused(client, db):
-    make_user(db)
-    sign_in(client)
-    response = post(client, "/organisations/new", {**PROFILE, "themes": ["youth", "piracy"]})
-    assert response.status_code == 422
-    assert re.search(r'id="e-themes">Choose themes from the list', response.text)
-    assert row_counts(db)["organisation"] == 0
-
-
-def test_invalid_websites_are_refused(client, db):
-    make_user(db)
-    sign_in(client)
-    for website in ("javascript:alert(1)", "ftp://example.org", "not a website", "localhost"):
-        response = post(client, "/organisations/new", {**PROFILE, "website": website})
-        assert response.status_code == 422, website
-        assert re.search(r'id="e-website">Enter a web address', response.text), website
-    assert row_counts(db)["organisation"] == 0
 
 
 def test_wrong_types_and_missing_fields_never_500(client, db):
@@ -361,4 +359,3 @@ def test_only_members_see_the_members_list(client, db):
     switch_user(client, "jan@example.org")
     page = client.get(path)
     assert "jan@example.org" in page.text and "ewa@example.org" in page.text
-    assert db.scalar(select(func.count()).select_from(Membership)) == 2

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh clone: a virtual environment with Engage and
+# its test extras, Debian's Chromium for the journeys, then pytest.
+# Pass pytest options through, e.g. `bash tests/run.sh -k signup`.
+# Set DATABASE_URL=postgresql://... to run the suite on PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=${ENGAGE_VENV:-.venv}
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -m pip install --quiet --upgrade pip
+"$venv/bin/python" -m pip install --quiet -e ".[test]"
+
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if ((${#missing[@]})); then
+    echo "Installing from Debian: ${missing[*]}"
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    elif command -v sudo >/dev/null; then
+        sudo apt-get update -qq
+        sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+        echo "The tests need ${missing[*]}: install with apt-get and run again." >&2
+        exit 1
+    fi
+fi
+
+exec "$venv/bin/python" -m pytest "$@"

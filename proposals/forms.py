@@ -12,7 +12,7 @@ import unicodedata
 from typing import Annotated, Any, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 from starlette.datastructures import FormData
 
 from proposals.i18n import gettext as _
@@ -35,8 +35,13 @@ class Form(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="ignore")
 
 
-def clean_text(value: str) -> str:
-    """Normalise Unicode and drop control characters (NUL breaks PostgreSQL and Word)."""
+def clean_text(value: object) -> object:
+    """Normalise Unicode and drop control characters (NUL breaks PostgreSQL and Word).
+
+    Runs before the length limits, so that what is checked is what is stored.
+    """
+    if not isinstance(value, str):
+        return value  # pydantic then says what type it wanted
     return _CONTROL.sub("", unicodedata.normalize("NFC", value))
 
 
@@ -48,7 +53,7 @@ def _email(value: str) -> str:
 
 
 Email = Annotated[str, AfterValidator(_email)]
-CleanText = Annotated[str, AfterValidator(clean_text)]
+CleanText = Annotated[str, BeforeValidator(clean_text)]
 
 
 def _message(error: dict[str, Any]) -> str:

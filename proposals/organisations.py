@@ -37,6 +37,7 @@ from proposals.web import (
 
 LIST_FIELDS = ("themes", "languages")
 MAX_TAGS = 12
+WEBSITE_MAX = 300
 _TAG_SPLIT = re.compile(r"[,;\n]+")
 
 
@@ -55,6 +56,8 @@ def _website(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or "." not in parts.netloc or " " in url:
         raise ValueError(_("Enter a web address like https://example.org."))
+    if len(url) > WEBSITE_MAX:
+        raise ValueError(_("Use at most %(max)s characters.", max=WEBSITE_MAX))
     return url
 
 
@@ -67,7 +70,7 @@ class OrganisationForm(Form):
     tags: str = Field(default="", max_length=600)
     languages: list[str] = Field(default_factory=list)
     description: CleanText = Field(default="", max_length=5000)
-    website: Annotated[str, AfterValidator(_website)] = Field(default="", max_length=300)
+    website: Annotated[str, AfterValidator(_website)] = Field(default="", max_length=WEBSITE_MAX)
 
     @field_validator("legal_form")
     @classmethod

@@ -75,13 +75,6 @@ def test_create_organisation_makes_creator_admin_and_shows_country_name(client, 
     assert members(db, organisation) == {"ewa@example.org": "admin"}
 
 
-def test_anonymous_visitor_is_sent_to_sign_in(client, db):
-    response = client.get("/organisations/new", follow_redirects=False)
-    assert response.status_code == 303
-    assert response.headers["location"].endswith("/signin?next=%2Forganisations%2Fnew")
-    assert row_counts(db)["organisation"] == 0
-
-
 def test_script_in_name_is_shown_escaped_everywhere(client, db):
     make_user(db)
     sign_in(client)
@@ -93,22 +86,23 @@ def test_script_in_name_is_shown_escaped_everywhere(client, db):
     assert only_organisation(db).name == XSS  # stored as typed, escaped when shown
 
 
-REFUSED = [
-    ("country", "XX", "Choose a country from the list"),
-    ("themes", ["youth", "piracy"], "Choose themes from the list"),
-    ("legal_form", "pirate-ship", "Choose one of the options"),
-    ("website", "javascript:alert(1)", "Enter a web address"),
-    ("website", "ftp://example.org", "Enter a web address"),
-    ("website", "not a website", "Enter a web address"),
-    ("website", "localhost", "Enter a web address"),
+REFUSED = {
+    "huge-name": ("name", "N" * 100_000, "Use at most 200 characters (this has 100000)"),
+    "unknown-country": ("country", "XX", "Choose a country from the list"),
+    "unknown-theme": ("themes", ["youth", "piracy"], "Choose themes from the list"),
+    "unknown-legal-form": ("legal_form", "pirate-ship", "Choose one of the options"),
+    "javascript-website": ("website", "javascript:alert(1)", "Enter a web address"),
+    "ftp-website": ("website", "ftp://example.org", "Enter a web address"),
+    "website-with-spaces": ("website", "not a website", "Enter a web address"),
+    "website-without-dot": ("website", "localhost", "Enter a web address"),
     # Cleaning happens after the length checks, so these slip through (see the report):
-    ("name", "\x00\x01", "This field is required"),  # only control characters: empty name
-    ("name", "\u0958" * 200, "Use at most 200 characters"),  # NFC makes it 400 characters
-    ("website", "example.org/" + "a" * 288, ""),  # 300 typed, 308 stored with "https://"
-]
+    "name-of-control-chars": ("name", "\x00\x01", "This field is required"),
+    "name-longer-after-nfc": ("name", "\u0958" * 200, "Use at most 200 characters"),
+    "website-longer-with-https": ("website", "example.org/" + "a" * 288, ""),
+}
 
 
-@pytest.mark.parametrize(("field", "value", "message"), REFUSED)
+@pytest.mark.parametrize(("field", "value", "message"), REFUSED.values(), ids=REFUSED)
 def test_bad_field_is_refused_next_to_field_and_input_kept(client, db, field, value, message):
     make_user(db)
     sign_in(client)
@@ -116,19 +110,9 @@ def test_bad_field_is_refused_next_to_field_and_input_kept(client, db, field, va
     response = post(client, "/organisations/new", {**PROFILE, field: value})
     assert response.status_code == 422
     assert re.search(f'id="e-{field}">{re.escape(message)}', response.text)
-    assert 'value="Gdańsk"' in response.text
-    assert row_counts(db) == before
-
-
-def test_huge_name_is_refused_next_to_field_and_input_kept(client, db):
-    make_user(db)
-    sign_in(client)
-    before = row_counts(db)
-    name = "N" * 100_000
-    response = post(client, "/organisations/new", {**PROFILE, "name": name})
-    assert response.status_code == 422
-    assert re.search(r'id="e-name">Use at most 200 characters \(this has 100000\)', response.text)
-    assert f'value="{name}"' in response.text
+    assert 'value="Gdańsk"' in response.text  # what the user typed is kept
+    if field == "name" and value.isprintable():
+        assert f'value="{value}"' in response.text
     assert row_counts(db) == before
 
 
@@ -233,20 +217,6 @@ def test_simultaneous_accepts_create_one_membership(client, app, db):
         statuses = list(pool.map(press_accept, tabs))
     assert 303 in statuses and 500 not in statuses, statuses
     assert members(db, organisation) == {"ewa@example.org": "admin", "jan@example.org": "member"}
-
-
-def test_invitation_link_used_by_another_account_is_refused(client, db):
-    organisation = make_organisation(db, admin=make_user(db))
-    make_user(db, email="jan@example.org")
-    make_user(db, email="eve@example.org")
-    sign_in(client)
-    link = invite(client, db, organisation, "jan@example.org")
-    switch_user(client, "jan@example.org")
-    post(client, link)
-    switch_user(client, "eve@example.org")
-    response = post(client, link)
-    assert response.status_code == 400 and "already been used" in response.text
-    assert "eve@example.org" not in members(db, organisation)
 
 
 def test_forged_invitation_token_is_refused(client, db):

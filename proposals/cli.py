@@ -10,22 +10,29 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from proposals.calls.loader import ProfileError
 from proposals.settings import Settings, SettingsError, load_settings
 
 DEMO_DATABASE = "engage-demo.db"
 
 
 def _migrate(settings: Settings) -> None:
-    from proposals.db import make_engine
+    """Upgrade the schema, then store any shipped call profile not stored yet."""
+    from proposals.calls import library
+    from proposals.db import make_engine, make_sessionmaker, unit_of_work
     from proposals.migrate import current_revision, upgrade
 
     engine = make_engine(settings.database_url)
     before = current_revision(engine)
     upgrade(engine)
     after = current_revision(engine)
-    engine.dispose()
     if before != after:
         print(f"Database migrated from {before or 'empty'} to {after}.", flush=True)
+    with unit_of_work(make_sessionmaker(engine)) as session:
+        added = library.sync_shipped(session)
+    engine.dispose()
+    if added:
+        print(f"Call profiles stored: {', '.join(added)}.", flush=True)
 
 
 def _serve(settings: Settings, host: str, port: int, demo_accounts: list[dict[str, str]]) -> None:
@@ -83,7 +90,14 @@ def cmd_createadmin(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     _migrate(settings)
-    password = os.environ.get("ENGAGE_ADMIN_PASSWORD") or getpass.getpass("Password: ")
+    password = os.environ.get("ENGAGE_ADMIN_PASSWORD", "")
+    if not password:
+        try:
+            password = getpass.getpass("Password: ")
+        except EOFError:
+            print("error: no password given: set ENGAGE_ADMIN_PASSWORD or run in a terminal",
+                  file=sys.stderr)  # fmt: skip
+            return 2
     engine = make_engine(settings.database_url)
     try:
         with unit_of_work(make_sessionmaker(engine)) as session:
@@ -137,6 +151,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except SettingsError as exc:
         print(f"engage: {exc}", file=sys.stderr)
+        return 2
+    except ProfileError as exc:
+        for problem in exc.problems:
+            print(f"engage: call profile {problem}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -13,6 +13,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from proposals import auth, organisations, pages
+from proposals.calls import routes as calls
 from proposals.db import make_engine, make_sessionmaker
 from proposals.security import CSRFMiddleware, SecurityHeadersMiddleware, Tokens
 from proposals.settings import Settings, load_settings
@@ -30,6 +31,7 @@ def create_app(settings: Settings, demo_accounts: list[dict[str, str]] | None = 
         *pages.routes,
         *auth.routes,
         *organisations.routes,
+        *calls.routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     middleware = [

@@ -120,6 +120,59 @@ def cmd_createadmin(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calls(args: argparse.Namespace) -> int:
+    if args.action == "check":
+        return _check_profiles(args.files)
+    if args.files:
+        print("engage calls: files are only read by 'engage calls check FILE...'", file=sys.stderr)
+        return 2
+    from proposals.calls import library
+    from proposals.db import make_engine, make_sessionmaker
+
+    settings = load_settings()
+    _migrate(settings)
+    engine = make_engine(settings.database_url)
+    with make_sessionmaker(engine)() as session:
+        profiles = library.latest(session)
+    engine.dispose()
+    rows = [("ID", "VERSION", "FUNDER", "PROGRAMME", "CURRENCY", "LANGUAGE")]
+    rows += [(p.id, str(p.version), p.funder, p.programme, p.currency, ",".join(p.languages))
+             for p in profiles]  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+    return 0
+
+
+def _check_profiles(files: list[str]) -> int:
+    """Validate profile files; print every problem as FILE: PATH: REASON."""
+    from proposals.calls.loader import parse_profile
+
+    if not files:
+        print("engage calls check: name at least one profile file", file=sys.stderr)
+        return 2
+    failed = 0
+    for name in files:
+        try:
+            text = Path(name).read_bytes().decode("utf-8")
+            profile = parse_profile(text)
+        except OSError as exc:
+            print(f"{name}: cannot read: {exc.strerror or exc}")
+            failed += 1
+        except UnicodeDecodeError:
+            print(f"{name}: the file is not UTF-8 text")
+            failed += 1
+        except ProfileError as exc:
+            for problem in exc.problems:
+                print(f"{name}: {problem}")
+            failed += 1
+        else:
+            print(f"{name}: ok ({profile.id} v{profile.version})")
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="engage", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -137,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
     migrate.set_defaults(func=cmd_migrate)
+
+    calls = sub.add_parser("calls", help="list the call profiles, or check profile files")
+    calls.add_argument("action", nargs="?", choices=["list", "check"], default="list")
+    calls.add_argument("files", nargs="*", metavar="FILE")
+    calls.set_defaults(func=cmd_calls)
 
     admin = sub.add_parser("createadmin", help="create a platform administrator")
     admin.add_argument("--email", required=True)

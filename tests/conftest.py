@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
 from proposals.app import create_app
-from proposals.db import make_engine, make_sessionmaker
+from proposals.calls import library
+from proposals.db import make_engine, make_sessionmaker, unit_of_work
 from proposals.migrate import upgrade
 from proposals.models import Base, Membership, Organisation, User
 from proposals.security import hash_password
@@ -56,6 +57,8 @@ def _empty_tables(engine: Engine) -> None:
 
 @pytest.fixture
 def settings(database_url: str, migrated_engine: Engine, tmp_path: Path) -> Iterator[Settings]:
+    with unit_of_work(make_sessionmaker(migrated_engine)) as session:
+        library.sync_shipped(session)  # as engage migrate does
     yield Settings(database_url=database_url, secret_key="test-secret-" + "x" * 40, env="test")
     _empty_tables(migrated_engine)
 

@@ -1,0 +1,121 @@
+"""Where profiles live: every version ever stored, in the ``call_profile`` table.
+
+Shipped YAML files are copied in by ``engage migrate`` / ``serve`` / ``demo``;
+admins upload new ones in the browser. A version, once stored, never changes,
+so a proposal that started on it can always be checked against it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from proposals.calls.loader import Problem, ProfileError, digest, parse_profile, shipped_files
+from proposals.calls.schema import CallProfile
+from proposals.models import CallProfileRecord, User
+
+
+@lru_cache(maxsize=256)
+def _parsed(content: str) -> CallProfile:
+    # A stored version never changes, so its parse can be kept.
+    return parse_profile(content)
+
+
+def profile_of(record: CallProfileRecord) -> CallProfile:
+    return _parsed(record.content)
+
+
+def get(session: Session, call_id: str, version: int | None = None) -> CallProfile | None:
+    """A profile by id: the given version, or the latest."""
+    query = select(CallProfileRecord).where(CallProfileRecord.call_id == call_id)
+    if version is not None:
+        query = query.where(CallProfileRecord.version == version)
+    record = session.scalar(query.order_by(CallProfileRecord.version.desc()).limit(1))
+    return profile_of(record) if record else None
+
+
+def latest(session: Session) -> list[CallProfile]:
+    """The latest version of every call, in one query."""
+    newest = (
+        select(CallProfileRecord.call_id, func.max(CallProfileRecord.version).label("version"))
+        .group_by(CallProfileRecord.call_id)
+        .subquery()
+    )
+    records = session.scalars(
+        select(CallProfileRecord).join(
+            newest,
+            (CallProfileRecord.call_id == newest.c.call_id)
+            & (CallProfileRecord.version == newest.c.version),
+        )
+    )
+    return sorted((profile_of(r) for r in records), key=lambda p: (p.funder, p.id))
+
+
+def versions(session: Session, call_id: str) -> list[CallProfileRecord]:
+    return list(
+        session.scalars(
+            select(CallProfileRecord)
+            .where(CallProfileRecord.call_id == call_id)
+            .order_by(CallProfileRecord.version.desc())
+        )
+    )
+
+
+def store(
+    session: Session, content: str, origin: str = "uploaded", user: User | None = None
+) -> tuple[CallProfile, bool]:
+    """Validate and keep a profile version; return it and whether it was new.
+
+    Storing the same version again with the same text is a no-op; with other
+    text it is refused, so that a published version never changes under a
+    proposal.
+    """
+    profile = parse_profile(content)
+    existing = session.scalar(
+        select(CallProfileRecord).where(
+            CallProfileRecord.call_id == profile.id, CallProfileRecord.version == profile.version
+        )
+    )
+    sha = digest(content)
+    if existing is not None:
+        if existing.sha256 == sha:
+            return profile, False
+        raise ProfileError(
+            [
+                Problem(
+                    "version",
+                    f"version {profile.version} of {profile.id!r} already exists with other "
+                    "content; give the changed profile a higher version",
+                )
+            ]
+        )
+    session.add(
+        CallProfileRecord(
+            call_id=profile.id,
+            version=profile.version,
+            content=content,
+            sha256=sha,
+            origin=origin,
+            uploaded_by_id=user.id if user else None,
+        )
+    )
+    session.flush()
+    return profile, True
+
+
+def sync_shipped(session: Session) -> list[str]:
+    """Store every shipped profile file not stored yet; return "id vN" for each new one."""
+    added = []
+    for path in shipped_files():
+        try:
+            profile, new = store(session, path.read_text(encoding="utf-8"), origin="shipped")
+        except ProfileError as exc:
+            raise ProfileError(
+                [Problem(f"{path.name}: {p.path}" if p.path else path.name, p.message)
+                 for p in exc.problems]
+            ) from None  # fmt: skip
+        if new:
+            added.append(f"{profile.id} v{profile.version}")
+    return added

@@ -1,0 +1,363 @@
+"""The schema of a funder call profile: what a call requires, as validated data.
+
+A profile is one YAML file (see ``proposals/calls/*.yaml``). Every rule in it
+carries the source it comes from and whether its figure is an assumption, so
+that a finding can quote the rule it applies and a mentor can correct it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pycountry
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+KEY = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies)
+
+
+def _key(value: str) -> str:
+    if not KEY.match(value):
+        raise ValueError("use lower-case letters, digits, '-' or '_', starting with a letter")
+    return value
+
+
+def _country(value: str) -> str:
+    if pycountry.countries.get(alpha_2=value) is None:
+        raise ValueError(f"{value!r} is not an ISO 3166 country code (e.g. PL, NO, LT)")
+    return value
+
+
+def _language(value: str) -> str:
+    if pycountry.languages.get(alpha_2=value) is None:
+        raise ValueError(f"{value!r} is not an ISO 639-1 language code (e.g. pl, en, no)")
+    return value
+
+
+def _currency(value: str) -> str:
+    if value not in CURRENCIES:
+        raise ValueError(f"{value!r} is not an ISO 4217 currency code (e.g. EUR, DKK, PLN)")
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a time zone (e.g. Europe/Warsaw)") from None
+    return value
+
+
+Key = Annotated[str, AfterValidator(_key)]
+Country = Annotated[str, AfterValidator(_country)]
+Language = Annotated[str, AfterValidator(_language)]
+Percent = Annotated[Decimal, Field(ge=0, le=100, decimal_places=2)]
+Money = Annotated[Decimal, Field(ge=0, le=Decimal("999999999999.99"), decimal_places=2)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class LocalText(RootModel[str | dict[str, str]]):
+    """Text in one language, or in several: ``{pl: "...", en: "..."}``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    @field_validator("root")
+    @classmethod
+    def _languages(cls, value: str | dict[str, str]) -> str | dict[str, str]:
+        if isinstance(value, dict):
+            if not value:
+                raise ValueError("give the text in at least one language")
+            for code in value:
+                _language(code)
+        return value
+
+    def get(self, locale: str, fallback: str = "en") -> str:
+        if isinstance(self.root, str):
+            return self.root
+        return self.root.get(locale) or self.root.get(fallback) or next(iter(self.root.values()))
+
+    def __str__(self) -> str:
+        return self.get("en")
+
+
+class Source(Strict):
+    title: str = Field(min_length=1)
+    url: str = ""
+    accessed: date | None = None
+
+
+class Rule(Strict):
+    """Every rule names where it comes from and whether its figure is assumed."""
+
+    source: str | None = None
+    assumption: bool = False
+    note: str = ""
+
+
+class Section(Rule):
+    key: Key
+    title: LocalText
+    guidance: LocalText = LocalText("")
+    char_limit: int | None = Field(default=None, gt=0)
+    required: bool = True
+    written_by: Literal["lead", "each_partner", "any"] = "any"
+
+
+class AwardCriterion(Rule):
+    key: Key
+    title: LocalText
+    description: LocalText = LocalText("")
+    max_score: int = Field(gt=0)
+    min_score: int | None = Field(default=None, ge=0)
+
+
+class CostCategory(Strict):
+    key: Key
+    title: LocalText
+    kind: Literal["real", "flat_rate", "lump_sum"] = "real"
+
+
+class FlatRate(Rule):
+    """A category computed as a percentage of other categories (e.g. indirect costs)."""
+
+    category: Key
+    rate: Percent
+    base: list[Key] = Field(min_length=1)
+    exact: bool = False  # True: exactly this rate; False: at most this rate
+
+
+class GrantLimits(Rule):
+    min: Money | None = None
+    max: Money | None = None
+
+
+class GrantRate(Rule):
+    max: Percent
+    per_partner: bool = True
+    by_country: dict[Country, Percent] = Field(default_factory=dict)
+
+
+class OwnContribution(Rule):
+    min: Percent
+    scope: Literal["consortium", "partner"] = "consortium"
+
+
+class InKind(Rule):
+    allowed: bool = True
+    hourly_rate: Money | None = None
+    max_share_of_costs: Percent | None = None
+    counts_as_own_contribution: bool = True
+
+
+class LumpSums(Rule):
+    amounts: list[Money] = Field(min_length=1)
+
+
+class Budget(Strict):
+    categories: list[CostCategory] = Field(min_length=1)
+    flat_rates: list[FlatRate] = Field(default_factory=list)
+    grant: GrantLimits | None = None
+    grant_rate: GrantRate | None = None
+    own_contribution: OwnContribution | None = None
+    in_kind: InKind = InKind(allowed=False)
+    lump_sums: LumpSums | None = None
+    rounding: Literal["half_up", "down"] = "half_up"
+
+
+class PartnerCount(Rule):
+    min: int = Field(default=1, ge=1)
+    max: int | None = Field(default=None, ge=1)
+    count_associated: bool = False
+
+
+class CountryGroup(Strict):
+    """At least ``min`` partners must come from these countries (e.g. "one Nordic partner")."""
+
+    name: LocalText
+    countries: list[Country] = Field(min_length=1)
+    min: int = Field(default=1, ge=1)
+
+
+class Countries(Rule):
+    eligible: list[Country] = Field(default_factory=list)  # empty: any country
+    lead_eligible: list[Country] = Field(default_factory=list)
+    min_distinct: int = Field(default=1, ge=1)
+    groups: list[CountryGroup] = Field(default_factory=list)
+
+
+class DonorStatePartner(Rule):
+    countries: list[Country] = Field(min_length=1)
+    required: bool = False  # False: encouraged (a warning), True: a partnership rule
+
+
+class Partnership(Strict):
+    partners: PartnerCount = PartnerCount()
+    countries: Countries = Countries()
+    donor_state_partner: DonorStatePartner | None = None
+
+
+class Deadline(Rule):
+    """When applications close: a date and time in the funder's time zone."""
+
+    day: date = Field(alias="date")
+    at: time = Field(default=time(23, 59), alias="time")
+    timezone: Annotated[str, AfterValidator(_timezone)] = "Europe/Brussels"
+
+    def moment(self) -> datetime:
+        return datetime.combine(self.day, self.at, tzinfo=ZoneInfo(self.timezone))
+
+
+class Duration(Rule):
+    min_months: int | None = Field(default=None, ge=1)
+    max_months: int | None = Field(default=None, ge=1)
+
+
+class Export(Strict):
+    title_page: list[Literal["call", "acronym", "title", "partners", "budget", "grant", "date",
+                             "duration"]] = Field(
+        default_factory=lambda: ["call", "acronym", "title", "partners", "budget", "grant", "date"]
+    )  # fmt: skip
+    annexes: list[LocalText] = Field(default_factory=list)
+    template: str | None = None
+
+
+class CallProfile(Strict):
+    id: Key
+    version: int = Field(ge=1)
+    funder: str = Field(min_length=1)
+    programme: str = Field(min_length=1)
+    title: LocalText
+    summary: LocalText = LocalText("")
+    url: str = ""
+    languages: list[Language] = Field(min_length=1)
+    currency: Annotated[str, AfterValidator(_currency)]
+    deadline: Deadline | None = None
+    duration: Duration | None = None
+    sources: dict[Key, Source] = Field(default_factory=dict)
+    sections: list[Section] = Field(min_length=1)
+    award_criteria: list[AwardCriterion] = Field(default_factory=list)
+    budget: Budget
+    partnership: Partnership = Partnership()
+    export: Export = Export()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CallProfile:
+        problems = list(_cross_field_problems(self))
+        if problems:
+            raise ValidationError.from_exception_data(
+                "CallProfile",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("profile", message),
+                        loc=loc,
+                        input=value,
+                    )
+                    for loc, message, value in problems
+                ],
+            )
+        return self
+
+    @property
+    def language(self) -> str:
+        """The language the application is written and exported in."""
+        return self.languages[0]
+
+    def section(self, key: str) -> Section | None:
+        return next((s for s in self.sections if s.key == key), None)
+
+    def category(self, key: str) -> CostCategory | None:
+        return next((c for c in self.budget.categories if c.key == key), None)
+
+    def source_of(self, rule: Rule) -> Source | None:
+        return self.sources.get(rule.source) if rule.source else None
+
+
+Problem = tuple[tuple[str | int, ...], str, Any]
+
+
+def _duplicates(items: list[Any], where: tuple[str, ...], what: str) -> list[Problem]:
+    seen: set[str] = set()
+    problems: list[Problem] = []
+    for index, item in enumerate(items):
+        if item.key in seen:
+            problems.append(((*where, index, "key"), f"duplicate {what} {item.key!r}", item.key))
+        seen.add(item.key)
+    return problems
+
+
+def _flat_rate_problems(budget: Budget) -> list[Problem]:
+    categories = {c.key: c for c in budget.categories}
+    problems: list[Problem] = []
+    for index, flat in enumerate(budget.flat_rates):
+        where = ("budget", "flat_rates", index)
+        target = categories.get(flat.category)
+        if target is None:
+            message = f"unknown cost category {flat.category!r}"
+            problems.append(((*where, "category"), message, flat.category))
+        elif target.kind != "flat_rate":
+            message = f"cost category {flat.category!r} is not of kind flat_rate"
+            problems.append(((*where, "category"), message, flat.category))
+        for position, base in enumerate(flat.base):
+            if base not in categories:
+                message = f"unknown cost category {base!r}"
+                problems.append(((*where, "base", position), message, base))
+            elif base == flat.category:
+                message = "a flat rate cannot be based on its own category"
+                problems.append(((*where, "base", position), message, base))
+    return problems
+
+
+def _cross_field_problems(profile: CallProfile) -> list[Problem]:
+    """Rules that span fields: unique keys, known categories and sources, sane ranges."""
+    budget = profile.budget
+    partners = profile.partnership.partners
+    problems = _duplicates(profile.sections, ("sections",), "section key")
+    problems += _duplicates(profile.award_criteria, ("award_criteria",), "criterion key")
+    problems += _duplicates(budget.categories, ("budget", "categories"), "category key")
+    problems += _flat_rate_problems(budget)
+    grant = budget.grant
+    if grant and grant.min is not None and grant.max is not None and grant.min > grant.max:
+        message = "minimum grant is above the maximum"
+        problems.append((("budget", "grant", "min"), message, str(grant.min)))
+    if budget.lump_sums and any(c.kind != "lump_sum" for c in budget.categories):
+        message = "a call with lump sums has only categories of kind lump_sum"
+        problems.append((("budget", "categories"), message, None))
+    if partners.max is not None and partners.min > partners.max:
+        message = "minimum partners is above the maximum"
+        problems.append((("partnership", "partners", "min"), message, partners.min))
+    rules: list[tuple[tuple[str | int, ...], Rule | None]] = [
+        (("deadline",), profile.deadline),
+        (("duration",), profile.duration),
+        (("budget", "grant"), budget.grant),
+        (("budget", "grant_rate"), budget.grant_rate),
+        (("budget", "own_contribution"), budget.own_contribution),
+        (("budget", "in_kind"), budget.in_kind),
+        (("budget", "lump_sums"), budget.lump_sums),
+        (("partnership", "partners"), partners),
+        (("partnership", "countries"), profile.partnership.countries),
+        (("partnership", "donor_state_partner"), profile.partnership.donor_state_partner),
+    ]
+    rules += [(("sections", i), s) for i, s in enumerate(profile.sections)]
+    rules += [(("award_criteria", i), c) for i, c in enumerate(profile.award_criteria)]
+    rules += [(("budget", "flat_rates", i), f) for i, f in enumerate(budget.flat_rates)]
+    for loc, rule in rules:
+        if rule is not None and rule.source and rule.source not in profile.sources:
+            problems.append(((*loc, "source"), f"unknown source {rule.source!r}", rule.source))
+    return problems

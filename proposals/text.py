@@ -1,0 +1,61 @@
+"""User text: the Markdown subset Engage accepts, and counting characters as funders do.
+
+The subset is paragraphs, bullet and numbered lists, bold, italic and links.
+HTML in user text is never rendered: markdown-it runs with ``html=False``,
+so ``<script>`` arrives as text.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import cache
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+_ENABLED = ["paragraph", "list", "emphasis", "link", "newline", "text", "escape", "backticks"]
+
+
+@cache
+def _parser() -> MarkdownIt:
+    md = MarkdownIt("zero", {"html": False, "linkify": False, "typographer": False})
+    md.enable(_ENABLED)
+    md.validateLink = lambda url: url.lower().startswith(("http://", "https://", "mailto:"))
+    return md
+
+
+def render_html(markdown: str) -> str:
+    """HTML for a preview or a page (user HTML escaped, only safe link schemes)."""
+    return _parser().render(markdown)
+
+
+def tokens(markdown: str) -> list[Token]:
+    return _parser().parse(markdown)
+
+
+def plain_text(markdown: str) -> str:
+    """The text a funder's form would hold: markup removed, one line per paragraph or item."""
+    blocks: list[str] = []
+    for token in tokens(markdown):
+        if token.type != "inline":
+            continue
+        parts: list[str] = []
+        for child in token.children or []:
+            if child.type in ("text", "code_inline"):
+                parts.append(child.content)
+            elif child.type in ("softbreak", "hardbreak"):
+                parts.append("\n")
+        blocks.append("".join(parts))
+    return "\n".join(blocks)
+
+
+def count_characters(markdown: str, *, spaces: bool = True) -> int:
+    """Characters as the funder's form counts them: including spaces, unless told otherwise.
+
+    Counted on the plain text in Unicode NFC, so "ą" typed as a + combining
+    ogonek counts once, as it does in the funder's form.
+    """
+    text = unicodedata.normalize("NFC", plain_text(markdown))
+    if not spaces:
+        text = "".join(ch for ch in text if not ch.isspace())
+    return len(text)

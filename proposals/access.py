@@ -2,18 +2,34 @@
 
 Routes call :func:`require` before acting and use the query helpers here to
 list only what the user may see. A forbidden action raises ``HTTPException``
-(403), which the app renders as a page in the user's language.
+(403), which the app renders as a page in the user's language; a proposal the
+user may not see at all is a 404, so that nobody learns it exists.
+
+Roles in a proposal: ``coordinator`` (the lead partner's person in charge),
+``writer``, ``mentor`` and ``viewer`` come from ``proposal_access`` rows; a
+member of an active partner organisation is a ``writer`` without one; a
+member of an organisation invited but not yet answering is an ``invitee``,
+who may only answer the invitation.
 """
 
 from __future__ import annotations
 
-from typing import Literal
-
+from sqlalchemy import Select, exists, or_, select
 from starlette.exceptions import HTTPException
 
-from proposals.models import Organisation, User
+from proposals.models import (
+    Idea,
+    Membership,
+    Organisation,
+    Partner,
+    Proposal,
+    ProposalAccess,
+    User,
+)
 
-OrganisationAction = Literal["view", "see_members", "edit", "invite", "manage_members"]
+PROPOSAL_ROLES = ("coordinator", "writer", "mentor", "viewer")
+READERS = frozenset(PROPOSAL_ROLES)
+CONSORTIUM_MANAGERS = frozenset({"coordinator"})
 
 
 def organisation_role(user: User | None, organisation: Organisation) -> str | None:
@@ -22,6 +38,26 @@ def organisation_role(user: User | None, organisation: Organisation) -> str | No
     for membership in user.memberships:
         if membership.organisation_id == organisation.id:
             return membership.role
+    return None
+
+
+def organisation_ids(user: User | None) -> set[int]:
+    return {m.organisation_id for m in user.memberships} if user else set()
+
+
+def proposal_role(user: User | None, proposal: Proposal) -> str | None:
+    """The user's role in ``proposal`` (see the module docstring), or None."""
+    if user is None:
+        return None
+    for access in proposal.access:
+        if access.user_id == user.id:
+            return access.role
+    mine = organisation_ids(user)
+    statuses = {p.status for p in proposal.partners if p.organisation_id in mine}
+    if "active" in statuses:
+        return "writer"
+    if "invited" in statuses:
+        return "invitee"
     return None
 
 
@@ -39,6 +75,28 @@ def can(user: User | None, action: str, target: object) -> bool:
             return role is not None or user.is_admin
         if action in ("edit", "invite", "manage_members"):
             return role == "admin" or user.is_admin
+    if isinstance(target, Idea):
+        if action == "view":
+            return target.status == "open" or target.organisation_id in organisation_ids(user)
+        if action in ("edit", "close", "answer_interest", "start_proposal"):
+            return target.organisation_id in organisation_ids(user)
+        if action == "express_interest":
+            return target.status == "open" and bool(
+                organisation_ids(user) - {target.organisation_id}
+            )
+    if isinstance(target, Proposal):
+        role = proposal_role(user, target)
+        if action == "view":
+            return role in READERS
+        if action == "manage_consortium":
+            return role in CONSORTIUM_MANAGERS
+    if isinstance(target, Partner):
+        mine = target.organisation_id in organisation_ids(user)
+        manager = proposal_role(user, target.proposal) in CONSORTIUM_MANAGERS
+        if action == "answer_invitation":
+            return mine and target.status == "invited"
+        if action in ("set_contact", "withdraw"):
+            return (mine or manager) and target.status == "active"
     return False
 
 
@@ -46,3 +104,28 @@ def require(user: User | None, action: str, target: object) -> None:
     """Refuse with 403 unless ``user`` may do ``action`` on ``target``."""
     if not can(user, action, target):
         raise HTTPException(status_code=403)
+
+
+def require_proposal(
+    user: User | None, proposal: Proposal | None, action: str = "view"
+) -> Proposal:
+    """The proposal if the user may ``action`` it; 404 if they may not even see it."""
+    if proposal is None or proposal_role(user, proposal) is None:
+        raise HTTPException(status_code=404)
+    require(user, action, proposal)
+    return proposal
+
+
+def visible_proposals(user: User) -> Select[tuple[Proposal]]:
+    """Proposals the user may open: by an access row or an active partner organisation."""
+    member_of_active_partner = exists().where(
+        Partner.proposal_id == Proposal.id,
+        Partner.status == "active",
+        Partner.organisation_id.in_(
+            select(Membership.organisation_id).where(Membership.user_id == user.id)
+        ),
+    )
+    has_access = exists().where(
+        ProposalAccess.proposal_id == Proposal.id, ProposalAccess.user_id == user.id
+    )
+    return select(Proposal).where(or_(has_access, member_of_active_partner))

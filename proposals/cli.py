@@ -95,8 +95,10 @@ def cmd_createadmin(args: argparse.Namespace) -> int:
         try:
             password = getpass.getpass("Password: ")
         except EOFError:
-            print("error: no password given: set ENGAGE_ADMIN_PASSWORD or run in a terminal",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                "error: no password given: set ENGAGE_ADMIN_PASSWORD or run in a terminal",
+                file=sys.stderr,
+            )
             return 2
     engine = make_engine(settings.database_url)
     try:
@@ -136,8 +138,10 @@ def cmd_calls(args: argparse.Namespace) -> int:
         profiles = library.latest(session)
     engine.dispose()
     rows = [("ID", "VERSION", "FUNDER", "PROGRAMME", "CURRENCY", "LANGUAGE")]
-    rows += [(p.id, str(p.version), p.funder, p.programme, p.currency, ",".join(p.languages))
-             for p in profiles]  # fmt: skip
+    rows += [
+        (p.id, str(p.version), p.funder, p.programme, p.currency, ",".join(p.languages))
+        for p in profiles
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print(

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import ColumnElement, Engine, String, cast, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -52,3 +52,12 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def json_list_contains(column: Any, value: str) -> ColumnElement[bool]:
+    """``value`` is in the JSON list in ``column``, on SQLite and PostgreSQL alike.
+
+    JSON is text on SQLite and is cast to text on PostgreSQL; the values we
+    look for are fixed-format codes (``NO``, ``youth``), so a quoted match is exact.
+    """
+    return cast(column, String).like(f'%"{value}"%')

@@ -90,18 +90,28 @@ ORGANISATIONS: dict[str, dict[str, object]] = {
 }
 
 ACCOUNTS: tuple[DemoAccount, ...] = (
-    DemoAccount("anna@demo.engage", "Anna Kowalska", "Lead partner coordinator, Gdańsk", "pl",
-                "gdansk"),
-    DemoAccount("ola@demo.engage", "Ola Nordmann", "Partner writer, Kristiansand", "en",
-                "kristiansand"),
-    DemoAccount("ruta@demo.engage", "Rūta Petrauskienė", "Partner writer, Klaipėda", "en",
-                "klaipeda"),
+    DemoAccount(
+        "anna@demo.engage", "Anna Kowalska", "Lead partner coordinator, Gdańsk", "pl", "gdansk"
+    ),
+    DemoAccount(
+        "ola@demo.engage", "Ola Nordmann", "Partner writer, Kristiansand", "en", "kristiansand"
+    ),
+    DemoAccount(
+        "ruta@demo.engage", "Rūta Petrauskienė", "Partner writer, Klaipėda", "en", "klaipeda"
+    ),
     DemoAccount("marta@demo.engage", "Marta Wiśniewska", "Mentor, BISER", "pl", "biser"),
-    DemoAccount("piotr@demo.engage", "Piotr Zieliński", "Volunteer writer, Gdańsk", "pl",
-                "gdansk", role="member"),
-    DemoAccount("admin@demo.engage", "Platform Admin", "Platform administrator", "en", None,
-                is_admin=True),
-)  # fmt: skip
+    DemoAccount(
+        "piotr@demo.engage",
+        "Piotr Zieliński",
+        "Volunteer writer, Gdańsk",
+        "pl",
+        "gdansk",
+        role="member",
+    ),
+    DemoAccount(
+        "admin@demo.engage", "Platform Admin", "Platform administrator", "en", None, is_admin=True
+    ),
+)
 
 
 def seed(session: Session) -> list[dict[str, str]]:

@@ -161,8 +161,22 @@ def country_choices() -> list[tuple[str, str]]:
 
 #: Working languages offered on organisation profiles (ISO 639-1), the region's first.
 WORKING_LANGUAGES: tuple[str, ...] = (
-    "en", "pl", "no", "lt", "lv", "et", "da", "sv", "fi", "is", "de", "ru", "uk", "fr", "es",
-)  # fmt: skip
+    "en",
+    "pl",
+    "no",
+    "lt",
+    "lv",
+    "et",
+    "da",
+    "sv",
+    "fi",
+    "is",
+    "de",
+    "ru",
+    "uk",
+    "fr",
+    "es",
+)
 
 
 def language_name(code: str) -> str:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -198,3 +199,193 @@ class CallProfileRecord(Base):
         ForeignKey("user_account.id", ondelete="SET NULL"), default=None
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Idea(Base):
+    """A first joint project idea on the idea board, looking for partners."""
+
+    __tablename__ = "idea"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=public_id)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    themes: Mapped[list[str]] = mapped_column(default=list)
+    countries_sought: Mapped[list[str]] = mapped_column(default=list)
+    skills_sought: Mapped[str] = mapped_column(Text, default="")
+    call_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)  # open | closed
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()
+    author: Mapped[User | None] = relationship()
+    interests: Mapped[list[IdeaInterest]] = relationship(
+        back_populates="idea", cascade="all, delete-orphan", order_by="IdeaInterest.created_at"
+    )
+
+
+class IdeaInterest(Base):
+    """An organisation saying "I'm interested" in an idea, and the owner's answer."""
+
+    __tablename__ = "idea_interest"
+    __table_args__ = (UniqueConstraint("idea_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=public_id)
+    idea_id: Mapped[int] = mapped_column(ForeignKey("idea.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    message: Mapped[str] = mapped_column(Text, default="")
+    reply: Mapped[str] = mapped_column(Text, default="")
+    replied_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    idea: Mapped[Idea] = relationship(back_populates="interests")
+    organisation: Mapped[Organisation] = relationship()
+    user: Mapped[User | None] = relationship()
+
+
+class Proposal(Base):
+    """A consortium's application to one funding call, moving through the workflow."""
+
+    __tablename__ = "proposal"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=public_id)
+    title: Mapped[str] = mapped_column(String(300))
+    acronym: Mapped[str] = mapped_column(String(30), default="")
+    call_id: Mapped[str] = mapped_column(String(40))
+    call_version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(40), default="idea")
+    workflow_version: Mapped[int] = mapped_column(Integer, default=1)
+    idea_id: Mapped[int | None] = mapped_column(
+        ForeignKey("idea.id", ondelete="SET NULL"), default=None
+    )
+    duration_months: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Optimistic locking: two people pressing at once make one transition, not two.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    partners: Mapped[list[Partner]] = relationship(
+        back_populates="proposal", cascade="all, delete-orphan", order_by="Partner.id"
+    )
+    access: Mapped[list[ProposalAccess]] = relationship(
+        back_populates="proposal", cascade="all, delete-orphan"
+    )
+    idea: Mapped[Idea | None] = relationship()
+
+
+class Partner(Base):
+    """An organisation in a proposal's consortium (exactly one is the lead)."""
+
+    __tablename__ = "partner"
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "organisation_id"),
+        # The database itself holds "at most one lead per proposal".
+        Index(
+            "uq_partner_one_lead",
+            "proposal_id",
+            unique=True,
+            sqlite_where=text("role = 'lead'"),
+            postgresql_where=text("role = 'lead'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=public_id)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposal.id", ondelete="CASCADE"), index=True
+    )
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(20), default="partner")  # lead|partner|associated
+    # invited | active | declined | withdrawn
+    status: Mapped[str] = mapped_column(String(20), default="invited")
+    contact_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), default=None
+    )
+    invited_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    proposal: Mapped[Proposal] = relationship(back_populates="partners")
+    organisation: Mapped[Organisation] = relationship()
+    contact: Mapped[User | None] = relationship(foreign_keys=[contact_user_id])
+
+
+class ProposalAccess(Base):
+    """A person's role in one proposal: coordinator, writer, mentor or viewer."""
+
+    __tablename__ = "proposal_access"
+    __table_args__ = (UniqueConstraint("proposal_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposal.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    proposal: Mapped[Proposal] = relationship(back_populates="access")
+    user: Mapped[User] = relationship()
+
+
+class ProposalInvitation(Base):
+    """An invitation by e-mail to join a proposal as a partner: signed, expiring, single-use."""
+
+    __tablename__ = "proposal_invitation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=public_id)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposal.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(20), default="partner")
+    invited_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    proposal: Mapped[Proposal] = relationship()
+
+
+class StatusChange(Base):
+    """The append-only audit of every workflow transition and consortium change."""
+
+    __tablename__ = "status_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposal.id", ondelete="CASCADE"), index=True
+    )
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    trigger: Mapped[str] = mapped_column(String(60))
+    source: Mapped[str] = mapped_column(String(40))
+    dest: Mapped[str] = mapped_column(String(40))
+    role: Mapped[str] = mapped_column(String(20), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    actor: Mapped[User | None] = relationship()

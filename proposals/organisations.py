@@ -375,11 +375,17 @@ routes = [
     Route("/organisations", my_organisations, name="organisations"),
     Route("/organisations/new", new_organisation, methods=["GET", "POST"], name="new_organisation"),
     Route("/organisations/{oid}", show_organisation, name="organisation"),
-    Route("/organisations/{oid}/edit", edit_organisation, methods=["GET", "POST"],
-          name="edit_organisation"),
-    Route("/organisations/{oid}/invitations", invite_member, methods=["POST"],
-          name="invite_member"),
-    Route("/organisations/{oid}/members/{mid}", change_member, methods=["POST"],
-          name="change_member"),
+    Route(
+        "/organisations/{oid}/edit",
+        edit_organisation,
+        methods=["GET", "POST"],
+        name="edit_organisation",
+    ),
+    Route(
+        "/organisations/{oid}/invitations", invite_member, methods=["POST"], name="invite_member"
+    ),
+    Route(
+        "/organisations/{oid}/members/{mid}", change_member, methods=["POST"], name="change_member"
+    ),
     Route("/join/{token}", join_organisation, methods=["GET", "POST"], name="join_organisation"),
-]  # fmt: skip
+]

@@ -57,13 +57,24 @@ def outbox(request: Request) -> Response:
 ERROR_TEXT = {
     400: (_l("Bad request"), _l("The request could not be understood.")),
     403: (_l("Not allowed"), _l("You do not have access to this page or action.")),
-    404: (_l("Page not found"),
-          _l("There is nothing at this address. It may have moved or been removed.")),
+    404: (
+        _l("Page not found"),
+        _l("There is nothing at this address. It may have moved or been removed."),
+    ),
     405: (_l("Not allowed"), _l("This address does not accept that kind of request.")),
+    409: (
+        _l("Changed at the same moment"),
+        _l(
+            "Someone else changed this at the same moment, so your change was not saved. "
+            "Go back, reload the page and try again."
+        ),
+    ),
     413: (_l("Too large"), _l("What you sent is too large. Send less at a time.")),
-    500: (_l("Something went wrong"),
-          _l("Engage hit an error. Nothing you saved before was lost; please try again.")),
-}  # fmt: skip
+    500: (
+        _l("Something went wrong"),
+        _l("Engage hit an error. Nothing you saved before was lost; please try again."),
+    ),
+}
 
 
 def error_page(request: Request, status_code: int, detail: str | None = None) -> Response:

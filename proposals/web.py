@@ -9,6 +9,7 @@ response is sent and rolled back on any error.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,10 +17,13 @@ from typing import Any, TypeVar
 import jinja2
 from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
@@ -30,6 +34,7 @@ from proposals.forms import FormErrors, form_dict, validate
 from proposals.models import Membership, User
 from proposals.security import csrf_token, session_fingerprint
 
+log = logging.getLogger("engage")
 Handler = Callable[[Request], Response]
 FormModel = TypeVar("FormModel", bound=BaseModel)
 LANGUAGE_COOKIE = "engage_lang"
@@ -199,13 +204,20 @@ def _load_user(request: Request, session: Session) -> User | None:
 
 
 def _run(handler: Handler, request: Request) -> Response:
-    with unit_of_work(request.app.state.sessionmaker) as session:
-        request.state.db = session
+    try:
+        with unit_of_work(request.app.state.sessionmaker) as session:
+            request.state.db = session
+            request.state.mail = []
+            user = _load_user(request, session)
+            request.state.user = user
+            use_request_locale(request, user)
+            return handler(request)
+    except (StaleDataError, IntegrityError) as exc:
+        # Two requests changed the same thing at the same moment and this one lost at
+        # commit time: nothing of it was stored, and the user is told so.
+        log.info("conflict on %s %s: %s", request.method, request.url.path, exc.__class__.__name__)
         request.state.mail = []
-        user = _load_user(request, session)
-        request.state.user = user
-        use_request_locale(request, user)
-        return handler(request)
+        raise HTTPException(status_code=409) from None
 
 
 def view(handler: Handler) -> Callable[[Request], Any]:

@@ -1,5 +1,41 @@
-"""State machines of Engage (proposal, section) kept as data.
+"""State machines of Engage (the proposal's lifecycle) kept as data, built with ``transitions``.
 
 No HTTP and no database here: ``proposals/`` imports ``workflow/``, never the
-other way round. The machines arrive with the consortium issue.
+other way round. A transition returns a :class:`~workflow.machine.Change`;
+``proposals/actions.py`` stores it as an audit row.
 """
+
+from functools import cache
+
+from workflow.definitions import PROPOSAL_CURRENT, PROPOSAL_DEFINITIONS
+from workflow.machine import (
+    Bound,
+    Change,
+    GuardResult,
+    NotYourRole,
+    Option,
+    Refused,
+    Workflow,
+    WorkflowError,
+    WrongState,
+)
+
+
+@cache
+def proposal_workflow(version: int = PROPOSAL_CURRENT) -> Workflow:
+    """The proposal workflow of ``version``, compiled once per process."""
+    return Workflow(PROPOSAL_DEFINITIONS[version])
+
+
+__all__ = [
+    "Bound",
+    "Change",
+    "GuardResult",
+    "NotYourRole",
+    "Option",
+    "Refused",
+    "Workflow",
+    "WorkflowError",
+    "WrongState",
+    "proposal_workflow",
+]

@@ -93,10 +93,18 @@ def blocking(findings: Iterable[Finding]) -> list[Finding]:
     return [f for f in findings if f.severity == "error"]
 
 
-def _finding(name: str, severity: Severity, message: str, rule_text: str, rule: Rule,
-             profile: CallProfile, target: Target) -> Finding:  # fmt: skip
-    return Finding(name, severity, message, rule_text, profile.source_of(rule), rule.assumption,
-                   target)  # fmt: skip
+def _finding(
+    name: str,
+    severity: Severity,
+    message: str,
+    rule_text: str,
+    rule: Rule,
+    profile: CallProfile,
+    target: Target,
+) -> Finding:
+    return Finding(
+        name, severity, message, rule_text, profile.source_of(rule), rule.assumption, target
+    )
 
 
 def _counted(profile: CallProfile, facts: ProposalFacts) -> list[PartnerFacts]:
@@ -112,11 +120,18 @@ def required_sections(profile: CallProfile, facts: ProposalFacts) -> Iterator[Fi
     texts = {s.key: s.text for s in facts.sections}
     for section in profile.sections:
         if section.required and not plain_text(texts.get(section.key, "")).strip():
-            message = _("The section “%(title)s” is empty.",
-                        title=section_title(profile, section.key))  # fmt: skip
-            yield _finding("required_sections", "error", message,
-                           describe.section_required(profile, section), section, profile,
-                           Target("sections", section.key))  # fmt: skip
+            message = _(
+                "The section “%(title)s” is empty.", title=section_title(profile, section.key)
+            )
+            yield _finding(
+                "required_sections",
+                "error",
+                message,
+                describe.section_required(profile, section),
+                section,
+                profile,
+                Target("sections", section.key),
+            )
 
 
 @check("char_limits", "sections")
@@ -133,9 +148,15 @@ def char_limits(profile: CallProfile, facts: ProposalFacts) -> Iterator[Finding]
                 used=format_number(used),
                 over=format_number(used - section.char_limit),
             )
-            yield _finding("char_limits", "error", message,
-                           describe.section_limit(profile, section), section, profile,
-                           Target("sections", section.key))  # fmt: skip
+            yield _finding(
+                "char_limits",
+                "error",
+                message,
+                describe.section_limit(profile, section),
+                section,
+                profile,
+                Target("sections", section.key),
+            )
 
 
 # --- partnership --------------------------------------------------------------------
@@ -147,14 +168,27 @@ def partner_count(profile: CallProfile, facts: ProposalFacts) -> Iterator[Findin
     count = len(_counted(profile, facts))
     message = None
     if count < rule.min:
-        message = _("The consortium has %(count)s partners; the call asks for at least %(min)s.",
-                    count=count, min=rule.min)  # fmt: skip
+        message = _(
+            "The consortium has %(count)s partners; the call asks for at least %(min)s.",
+            count=count,
+            min=rule.min,
+        )
     elif rule.max is not None and count > rule.max:
-        message = _("The consortium has %(count)s partners; the call allows at most %(max)s.",
-                    count=count, max=rule.max)  # fmt: skip
+        message = _(
+            "The consortium has %(count)s partners; the call allows at most %(max)s.",
+            count=count,
+            max=rule.max,
+        )
     if message:
-        yield _finding("partner_count", "error", message, describe.partner_count(rule), rule,
-                       profile, Target("partners"))  # fmt: skip
+        yield _finding(
+            "partner_count",
+            "error",
+            message,
+            describe.partner_count(rule),
+            rule,
+            profile,
+            Target("partners"),
+        )
 
 
 @check("eligible_countries", "partnership")
@@ -164,11 +198,20 @@ def eligible_countries(profile: CallProfile, facts: ProposalFacts) -> Iterator[F
         return
     for partner in _counted(profile, facts):
         if partner.country not in rule.eligible:
-            message = _("%(partner)s is in %(country)s, which this call does not fund.",
-                        partner=partner.name, country=country_name(partner.country))  # fmt: skip
-            yield _finding("eligible_countries", "error", message,
-                           describe.eligible_countries(rule), rule, profile,
-                           Target("partners", partner.key))  # fmt: skip
+            message = _(
+                "%(partner)s is in %(country)s, which this call does not fund.",
+                partner=partner.name,
+                country=country_name(partner.country),
+            )
+            yield _finding(
+                "eligible_countries",
+                "error",
+                message,
+                describe.eligible_countries(rule),
+                rule,
+                profile,
+                Target("partners", partner.key),
+            )
 
 
 @check("lead_country", "partnership")
@@ -183,8 +226,15 @@ def lead_country(profile: CallProfile, facts: ProposalFacts) -> Iterator[Finding
         country=country_name(lead.country),
         countries=countries(rule.lead_eligible),
     )
-    yield _finding("lead_country", "error", message, describe.lead_countries(rule), rule,
-                   profile, Target("partners", lead.key))  # fmt: skip
+    yield _finding(
+        "lead_country",
+        "error",
+        message,
+        describe.lead_countries(rule),
+        rule,
+        profile,
+        Target("partners", lead.key),
+    )
 
 
 @check("distinct_countries", "partnership")
@@ -197,9 +247,15 @@ def distinct_countries(profile: CallProfile, facts: ProposalFacts) -> Iterator[F
             count=len(found),
             min=rule.min_distinct,
         )
-        yield _finding("distinct_countries", "error", message,
-                       describe.distinct_countries(rule), rule, profile,
-                       Target("partners"))  # fmt: skip
+        yield _finding(
+            "distinct_countries",
+            "error",
+            message,
+            describe.distinct_countries(rule),
+            rule,
+            profile,
+            Target("partners"),
+        )
 
 
 @check("country_groups", "partnership")
@@ -216,8 +272,15 @@ def country_groups(profile: CallProfile, facts: ProposalFacts) -> Iterator[Findi
                 group=group.name.get(get_locale()),
                 min=group.min,
             )
-            yield _finding("country_groups", "error", message, describe.country_group(group),
-                           rule, profile, Target("partners"))  # fmt: skip
+            yield _finding(
+                "country_groups",
+                "error",
+                message,
+                describe.country_group(group),
+                rule,
+                profile,
+                Target("partners"),
+            )
 
 
 @check("donor_state_partner", "partnership")
@@ -226,15 +289,24 @@ def donor_state_partner(profile: CallProfile, facts: ProposalFacts) -> Iterator[
     if rule is None or any(p.country in rule.countries for p in _counted(profile, facts)):
         return
     if rule.required:
-        message = _("No partner comes from a donor state (%(countries)s).",
-                    countries=countries(rule.countries))  # fmt: skip
+        message = _(
+            "No partner comes from a donor state (%(countries)s).",
+            countries=countries(rule.countries),
+        )
     else:
         message = _(
             "No partner comes from a donor state (%(countries)s); the call encourages one.",
             countries=countries(rule.countries),
         )
-    yield _finding("donor_state_partner", "error" if rule.required else "warning", message,
-                   describe.donor_state(rule), rule, profile, Target("partners"))  # fmt: skip
+    yield _finding(
+        "donor_state_partner",
+        "error" if rule.required else "warning",
+        message,
+        describe.donor_state(rule),
+        rule,
+        profile,
+        Target("partners"),
+    )
 
 
 # --- budget --------------------------------------------------------------------------
@@ -248,12 +320,18 @@ def grant_limits(profile: CallProfile, facts: ProposalFacts) -> Iterator[Finding
     grant = facts.total("grant")
     text = describe.grant_limits(profile, rule)
     if rule.min is not None and grant < rule.min:
-        message = _("The grant requested, %(grant)s, is below the minimum of %(min)s.",
-                    grant=money(profile, grant), min=money(profile, rule.min))  # fmt: skip
+        message = _(
+            "The grant requested, %(grant)s, is below the minimum of %(min)s.",
+            grant=money(profile, grant),
+            min=money(profile, rule.min),
+        )
         yield _finding("grant_limits", "error", message, text, rule, profile, Target("budget"))
     if rule.max is not None and grant > rule.max:
-        message = _("The grant requested, %(grant)s, is above the maximum of %(max)s.",
-                    grant=money(profile, grant), max=money(profile, rule.max))  # fmt: skip
+        message = _(
+            "The grant requested, %(grant)s, is above the maximum of %(max)s.",
+            grant=money(profile, grant),
+            max=money(profile, rule.max),
+        )
         yield _finding("grant_limits", "error", message, text, rule, profile, Target("budget"))
 
 
@@ -275,8 +353,15 @@ def grant_rate(profile: CallProfile, facts: ProposalFacts) -> Iterator[Finding]:
             rate=percent(rule.max),
             costs=money(profile, costs),
         )
-        yield _finding("grant_rate", "error", message, describe.grant_rate(rule), rule, profile,
-                       Target("budget"))  # fmt: skip
+        yield _finding(
+            "grant_rate",
+            "error",
+            message,
+            describe.grant_rate(rule),
+            rule,
+            profile,
+            Target("budget"),
+        )
     if not rule.per_partner:
         return
     for partner in facts.partners:
@@ -289,8 +374,15 @@ def grant_rate(profile: CallProfile, facts: ProposalFacts) -> Iterator[Finding]:
                 rate=percent(limit),
                 costs=money(profile, partner.total_costs),
             )
-            yield _finding("grant_rate", "error", message, describe.partner_grant_rate(limit),
-                           rule, profile, Target("budget", partner.key))  # fmt: skip
+            yield _finding(
+                "grant_rate",
+                "error",
+                message,
+                describe.partner_grant_rate(limit),
+                rule,
+                profile,
+                Target("budget", partner.key),
+            )
 
 
 @check("flat_rates", "budget")
@@ -311,8 +403,15 @@ def flat_rates(profile: CallProfile, facts: ProposalFacts) -> Iterator[Finding]:
                     amount=money(profile, amount),
                     allowed=money(profile, allowed),
                 )
-                yield _finding("flat_rates", "error", message, describe.flat_rate(profile, rule),
-                               rule, profile, Target("budget", partner.key))  # fmt: skip
+                yield _finding(
+                    "flat_rates",
+                    "error",
+                    message,
+                    describe.flat_rate(profile, rule),
+                    rule,
+                    profile,
+                    Target("budget", partner.key),
+                )
 
 
 @check("in_kind", "budget")
@@ -327,8 +426,15 @@ def in_kind(profile: CallProfile, facts: ProposalFacts) -> Iterator[Finding]:
                     partner=partner.name,
                     amount=money(profile, partner.in_kind),
                 )
-                yield _finding("in_kind", "error", message, describe.in_kind(profile, rule)[0],
-                               rule, profile, Target("budget", partner.key))  # fmt: skip
+                yield _finding(
+                    "in_kind",
+                    "error",
+                    message,
+                    describe.in_kind(profile, rule)[0],
+                    rule,
+                    profile,
+                    Target("budget", partner.key),
+                )
         return
     total_in_kind, costs = facts.total("in_kind"), facts.total("total_costs")
     if (
@@ -341,8 +447,15 @@ def in_kind(profile: CallProfile, facts: ProposalFacts) -> Iterator[Finding]:
             share=percent(rule.max_share_of_costs),
             costs=money(profile, costs),
         )
-        yield _finding("in_kind", "error", message, describe.in_kind_share(rule), rule, profile,
-                       Target("budget"))  # fmt: skip
+        yield _finding(
+            "in_kind",
+            "error",
+            message,
+            describe.in_kind_share(rule),
+            rule,
+            profile,
+            Target("budget"),
+        )
 
 
 def _own(profile: CallProfile, partner: PartnerFacts) -> Decimal:
@@ -368,8 +481,9 @@ def own_contribution(profile: CallProfile, facts: ProposalFacts) -> Iterator[Fin
                 share=percent(rule.min),
                 costs=money(profile, costs),
             )
-            yield _finding("own_contribution", "error", message, text, rule, profile,
-                           Target("budget"))  # fmt: skip
+            yield _finding(
+                "own_contribution", "error", message, text, rule, profile, Target("budget")
+            )
         return
     for partner in facts.partners:
         own = _own(profile, partner)
@@ -382,8 +496,15 @@ def own_contribution(profile: CallProfile, facts: ProposalFacts) -> Iterator[Fin
                 share=percent(rule.min),
                 costs=money(profile, partner.total_costs),
             )
-            yield _finding("own_contribution", "error", message, text, rule, profile,
-                           Target("budget", partner.key))  # fmt: skip
+            yield _finding(
+                "own_contribution",
+                "error",
+                message,
+                text,
+                rule,
+                profile,
+                Target("budget", partner.key),
+            )
 
 
 @check("lump_sum", "budget")
@@ -398,8 +519,15 @@ def lump_sum(profile: CallProfile, facts: ProposalFacts) -> Iterator[Finding]:
             grant=money(profile, grant),
             amounts=" / ".join(money(profile, a) for a in rule.amounts),
         )
-        yield _finding("lump_sum", "error", message, describe.lump_sums(profile, rule), rule,
-                       profile, Target("budget"))  # fmt: skip
+        yield _finding(
+            "lump_sum",
+            "error",
+            message,
+            describe.lump_sums(profile, rule),
+            rule,
+            profile,
+            Target("budget"),
+        )
 
 
 @check("funding_balance", "budget")
@@ -414,8 +542,15 @@ def funding_balance(profile: CallProfile, facts: ProposalFacts) -> Iterator[Find
                 funding=money(profile, partner.total_funding),
                 costs=money(profile, partner.total_costs),
             )
-            yield _finding("funding_balance", "error", message, describe.funding_balance(), rule,
-                           profile, Target("budget", partner.key))  # fmt: skip
+            yield _finding(
+                "funding_balance",
+                "error",
+                message,
+                describe.funding_balance(),
+                rule,
+                profile,
+                Target("budget", partner.key),
+            )
 
 
 # --- timing -----------------------------------------------------------------------------
@@ -429,12 +564,20 @@ def deadline(profile: CallProfile, facts: ProposalFacts) -> Iterator[Finding]:
     moment = rule.moment()
     if facts.now > moment:
         message = _("The deadline passed on %(date)s.", date=format_date(moment, "long"))
-        yield _finding("deadline", "error", message, describe.deadline(rule), rule, profile,
-                       Target("proposal"))  # fmt: skip
+        yield _finding(
+            "deadline", "error", message, describe.deadline(rule), rule, profile, Target("proposal")
+        )
     elif moment - facts.now <= DEADLINE_WARNING:
         message = _("The deadline is close: %(when)s.", when=format_datetime(moment, "long"))
-        yield _finding("deadline", "warning", message, describe.deadline(rule), rule, profile,
-                       Target("proposal"))  # fmt: skip
+        yield _finding(
+            "deadline",
+            "warning",
+            message,
+            describe.deadline(rule),
+            rule,
+            profile,
+            Target("proposal"),
+        )
 
 
 @check("duration", "timing")
@@ -446,7 +589,9 @@ def duration(profile: CallProfile, facts: ProposalFacts) -> Iterator[Finding]:
     too_short = rule.min_months is not None and months < rule.min_months
     too_long = rule.max_months is not None and months > rule.max_months
     if too_short or too_long:
-        message = _("The project lasts %(months)s months, outside what the call allows.",
-                    months=months)  # fmt: skip
-        yield _finding("duration", "error", message, describe.duration(rule), rule, profile,
-                       Target("proposal"))  # fmt: skip
+        message = _(
+            "The project lasts %(months)s months, outside what the call allows.", months=months
+        )
+        yield _finding(
+            "duration", "error", message, describe.duration(rule), rule, profile, Target("proposal")
+        )

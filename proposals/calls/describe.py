@@ -128,8 +128,9 @@ def grant_rate(rule: GrantRate) -> str:
 
 
 def partner_grant_rate(rate: Decimal) -> str:
-    return _("Each partner's grant may cover at most %(rate)s of its eligible costs.",
-             rate=percent(rate))  # fmt: skip
+    return _(
+        "Each partner's grant may cover at most %(rate)s of its eligible costs.", rate=percent(rate)
+    )
 
 
 def grant_rate_by_country(rule: GrantRate) -> list[str]:
@@ -147,10 +148,18 @@ def flat_rate(profile: CallProfile, rule: FlatRate) -> str:
         c.title.get(locale) for key in rule.base if (c := profile.category(key)) is not None
     )
     if rule.exact:
-        return _("%(category)s: exactly %(rate)s of %(base)s.",
-                 category=name, rate=percent(rule.rate), base=bases)  # fmt: skip
-    return _("%(category)s: at most %(rate)s of %(base)s.",
-             category=name, rate=percent(rule.rate), base=bases)  # fmt: skip
+        return _(
+            "%(category)s: exactly %(rate)s of %(base)s.",
+            category=name,
+            rate=percent(rule.rate),
+            base=bases,
+        )
+    return _(
+        "%(category)s: at most %(rate)s of %(base)s.",
+        category=name,
+        rate=percent(rule.rate),
+        base=bases,
+    )
 
 
 def in_kind(profile: CallProfile, rule: InKind) -> list[str]:
@@ -162,24 +171,35 @@ def in_kind(profile: CallProfile, rule: InKind) -> list[str]:
         else _("In-kind contributions, such as volunteer work, may be shown in the budget.")
     ]
     if rule.hourly_rate is not None:
-        texts.append(_("Volunteer work is valued at %(rate)s per hour.",
-                       rate=money(profile, rule.hourly_rate)))  # fmt: skip
+        texts.append(
+            _(
+                "Volunteer work is valued at %(rate)s per hour.",
+                rate=money(profile, rule.hourly_rate),
+            )
+        )
     if rule.max_share_of_costs is not None:
         texts.append(in_kind_share(rule))
     return texts
 
 
 def in_kind_share(rule: InKind) -> str:
-    return _("In-kind contributions may be at most %(share)s of the eligible costs.",
-             share=percent(rule.max_share_of_costs or Decimal(0)))  # fmt: skip
+    return _(
+        "In-kind contributions may be at most %(share)s of the eligible costs.",
+        share=percent(rule.max_share_of_costs or Decimal(0)),
+    )
 
 
 def own_contribution(rule: OwnContribution) -> str:
     if rule.scope == "partner":
-        return _("Each partner's own contribution (cash and counted in-kind) is at least "
-                 "%(share)s of its costs.", share=percent(rule.min))  # fmt: skip
-    return _("Own contribution (cash and counted in-kind) of at least %(share)s of the costs.",
-             share=percent(rule.min))  # fmt: skip
+        return _(
+            "Each partner's own contribution (cash and counted in-kind) is at least "
+            "%(share)s of its costs.",
+            share=percent(rule.min),
+        )
+    return _(
+        "Own contribution (cash and counted in-kind) of at least %(share)s of the costs.",
+        share=percent(rule.min),
+    )
 
 
 def lump_sums(profile: CallProfile, rule: LumpSums) -> str:
@@ -192,14 +212,20 @@ def funding_balance() -> str:
 
 
 def deadline(rule: Deadline) -> str:
-    return _("Applications close on %(when)s (%(zone)s).",
-             when=format_datetime(rule.moment(), "long"), zone=rule.timezone)  # fmt: skip
+    return _(
+        "Applications close on %(when)s (%(zone)s).",
+        when=format_datetime(rule.moment(), "long"),
+        zone=rule.timezone,
+    )
 
 
 def duration(rule: Duration) -> str:
     if rule.min_months and rule.max_months:
-        return _("A project lasts from %(min)s to %(max)s months.",
-                 min=rule.min_months, max=rule.max_months)  # fmt: skip
+        return _(
+            "A project lasts from %(min)s to %(max)s months.",
+            min=rule.min_months,
+            max=rule.max_months,
+        )
     if rule.max_months:
         return _("A project lasts at most %(max)s months.", max=rule.max_months)
     return _("A project lasts at least %(min)s months.", min=rule.min_months)
@@ -207,8 +233,9 @@ def duration(rule: Duration) -> str:
 
 def criterion(rule: AwardCriterion) -> str:
     if rule.min_score is not None:
-        return _("up to %(max)s points, at least %(min)s needed",
-                 max=rule.max_score, min=rule.min_score)  # fmt: skip
+        return _(
+            "up to %(max)s points, at least %(min)s needed", max=rule.max_score, min=rule.min_score
+        )
     return _("up to %(max)s points", max=rule.max_score)
 
 

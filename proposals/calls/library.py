@@ -113,9 +113,11 @@ def sync_shipped(session: Session) -> list[str]:
             profile, new = store(session, path.read_text(encoding="utf-8"), origin="shipped")
         except ProfileError as exc:
             raise ProfileError(
-                [Problem(f"{path.name}: {p.path}" if p.path else path.name, p.message)
-                 for p in exc.problems]
-            ) from None  # fmt: skip
+                [
+                    Problem(f"{path.name}: {p.path}" if p.path else path.name, p.message)
+                    for p in exc.problems
+                ]
+            ) from None
         if new:
             added.append(f"{profile.id} v{profile.version}")
     return added

@@ -102,8 +102,14 @@ def admin_calls(request: Request) -> Response:
                 problems = list(exc.problems)
             else:
                 if new:
-                    flash(request, _("Version %(version)s of %(id)s is stored.",
-                                     version=profile.version, id=profile.id))  # fmt: skip
+                    flash(
+                        request,
+                        _(
+                            "Version %(version)s of %(id)s is stored.",
+                            version=profile.version,
+                            id=profile.id,
+                        ),
+                    )
                 else:
                     flash(request, _("This version is already stored; nothing changed."), "info")
                 return redirect(request, f"/calls/{profile.id}?version={profile.version}")

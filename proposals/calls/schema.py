@@ -230,10 +230,11 @@ class Duration(Rule):
 
 
 class Export(Strict):
-    title_page: list[Literal["call", "acronym", "title", "partners", "budget", "grant", "date",
-                             "duration"]] = Field(
+    title_page: list[
+        Literal["call", "acronym", "title", "partners", "budget", "grant", "date", "duration"]
+    ] = Field(
         default_factory=lambda: ["call", "acronym", "title", "partners", "budget", "grant", "date"]
-    )  # fmt: skip
+    )
     annexes: list[LocalText] = Field(default_factory=list)
     template: str | None = None
 

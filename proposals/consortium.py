@@ -1,0 +1,280 @@
+"""The consortium: starting a proposal, inviting partners, answering, handing over the lead.
+
+Domain functions take the session and the acting user, never the request,
+and never commit: the request's unit of work does. Refusals are raised as
+:class:`ConsortiumError` with a message in the user's language.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from proposals import actions
+from proposals.calls.schema import CallProfile
+from proposals.i18n import gettext as _
+from proposals.models import (
+    Idea,
+    Membership,
+    Organisation,
+    Partner,
+    Proposal,
+    ProposalAccess,
+    ProposalInvitation,
+    User,
+    utcnow,
+)
+
+PARTNER_ROLES = ("partner", "associated")
+
+
+class ConsortiumError(Exception):
+    """A consortium change that cannot be made; the message says why."""
+
+
+def load_proposal(session: Session, public_id: str) -> Proposal | None:
+    return session.scalar(
+        select(Proposal)
+        .where(Proposal.public_id == public_id)
+        .options(
+            selectinload(Proposal.partners).selectinload(Partner.organisation),
+            selectinload(Proposal.partners).selectinload(Partner.contact),
+            selectinload(Proposal.access).selectinload(ProposalAccess.user),
+        )
+    )
+
+
+def lead_of(proposal: Proposal) -> Partner:
+    return next(p for p in proposal.partners if p.role == "lead")
+
+
+def _grant(session: Session, proposal: Proposal, user: User, role: str) -> None:
+    """Give ``user`` ``role`` in the proposal; becoming a writer never demotes a coordinator."""
+    for access in proposal.access:
+        if access.user_id == user.id:
+            if not (role == "writer" and access.role in ("coordinator", "mentor")):
+                access.role = role
+            return
+    proposal.access.append(ProposalAccess(user=user, role=role))
+
+
+def start_proposal(
+    session: Session,
+    user: User,
+    profile: CallProfile,
+    lead: Organisation,
+    title: str,
+    acronym: str,
+    idea: Idea | None = None,
+    invite: list[Organisation] | None = None,
+) -> Proposal:
+    """Create a proposal led by ``lead`` on ``profile``'s current version; invite ``invite``."""
+    if lead.id not in {m.organisation_id for m in user.memberships}:
+        raise ConsortiumError(_("You can only start a proposal for an organisation you belong to."))
+    proposal = Proposal(
+        title=title,
+        acronym=acronym,
+        call_id=profile.id,
+        call_version=profile.version,
+        status="idea",
+        idea=idea,
+        created_by_id=user.id,
+    )
+    proposal.partners.append(
+        Partner(
+            organisation=lead,
+            role="lead",
+            status="active",
+            contact_user_id=user.id,
+            answered_at=utcnow(),
+            invited_by_id=user.id,
+        )
+    )
+    proposal.access.append(ProposalAccess(user=user, role="coordinator"))
+    session.add(proposal)
+    session.flush()
+    actions.fire(session, proposal, user, "start", expected_state="idea")
+    for organisation in invite or []:
+        if organisation.id != lead.id:
+            invite_organisation(session, user, proposal, organisation, "partner")
+    return proposal
+
+
+def invite_organisation(
+    session: Session, user: User, proposal: Proposal, organisation: Organisation, role: str
+) -> Partner:
+    """Invite an existing organisation; its members answer under "Invitations"."""
+    if role not in PARTNER_ROLES:
+        raise ConsortiumError(_("Choose one of the options."))
+    existing = next((p for p in proposal.partners if p.organisation_id == organisation.id), None)
+    if existing is not None and existing.role == "lead":
+        raise ConsortiumError(_("%(name)s leads this proposal already.", name=organisation.name))
+    if existing is not None and existing.status in ("invited", "active"):
+        raise ConsortiumError(
+            _("%(name)s is already in this consortium or invited.", name=organisation.name)
+        )
+    if existing is not None:  # declined or withdrawn before: ask again
+        existing.status, existing.role, existing.invited_by_id = "invited", role, user.id
+        existing.answered_at = None
+        partner = existing
+    else:
+        partner = Partner(
+            organisation=organisation, role=role, status="invited", invited_by_id=user.id
+        )
+        proposal.partners.append(partner)
+    session.flush()
+    actions.record(session, proposal, user, "invite_partner", organisation.name)
+    return partner
+
+
+def invite_by_email(
+    session: Session, user: User, proposal: Proposal, email: str, role: str, days: int
+) -> ProposalInvitation:
+    if role not in PARTNER_ROLES:
+        raise ConsortiumError(_("Choose one of the options."))
+    if email == user.email:
+        raise ConsortiumError(_("You cannot invite yourself."))
+    pending = session.scalar(
+        select(ProposalInvitation).where(
+            ProposalInvitation.proposal_id == proposal.id,
+            ProposalInvitation.email == email,
+            ProposalInvitation.used_at.is_(None),
+            ProposalInvitation.expires_at > utcnow(),
+        )
+    )
+    if pending is not None:
+        raise ConsortiumError(_("%(email)s has an invitation already.", email=email))
+    invitation = ProposalInvitation(
+        proposal_id=proposal.id,
+        email=email,
+        role=role,
+        invited_by_id=user.id,
+        expires_at=utcnow() + timedelta(days=days),
+    )
+    session.add(invitation)
+    session.flush()
+    actions.record(session, proposal, user, "invite_by_email", email)
+    return invitation
+
+
+def answer(session: Session, user: User, partner: Partner, accept: bool) -> bool:
+    """Accept or decline an invitation to an organisation; False when already answered.
+
+    The update is conditional, so a double click or two colleagues at once
+    make one answer.
+    """
+    status = "active" if accept else "declined"
+    changed = session.execute(
+        update(Partner)
+        .where(Partner.id == partner.id, Partner.status == "invited")
+        .values(status=status, answered_at=utcnow(), contact_user_id=user.id if accept else None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed:
+        return False
+    session.refresh(partner)
+    proposal = partner.proposal
+    if accept:
+        _grant(session, proposal, user, "writer")
+    actions.record(
+        session,
+        proposal,
+        user,
+        "partner_accepted" if accept else "partner_declined",
+        partner.organisation.name,
+    )
+    return True
+
+
+def join_by_invitation(
+    session: Session, user: User, invitation: ProposalInvitation, organisation: Organisation
+) -> Partner:
+    """Accept an e-mailed invitation on behalf of one of the user's organisations (once)."""
+    if organisation.id not in {m.organisation_id for m in user.memberships}:
+        raise ConsortiumError(_("Choose one of your organisations."))
+    claimed = session.execute(
+        update(ProposalInvitation)
+        .where(ProposalInvitation.id == invitation.id, ProposalInvitation.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        raise ConsortiumError(_("This invitation has already been used."))
+    proposal = invitation.proposal
+    existing = next((p for p in proposal.partners if p.organisation_id == organisation.id), None)
+    if existing is not None and existing.status == "active":
+        raise ConsortiumError(_("%(name)s is already in this consortium.", name=organisation.name))
+    if existing is None:
+        existing = Partner(
+            organisation=organisation, role=invitation.role, invited_by_id=invitation.invited_by_id
+        )
+        proposal.partners.append(existing)
+    existing.status, existing.answered_at, existing.contact_user_id = "active", utcnow(), user.id
+    _grant(session, proposal, user, "writer")
+    session.flush()
+    actions.record(session, proposal, user, "partner_accepted", organisation.name)
+    return existing
+
+
+def hand_over_lead(session: Session, user: User, proposal: Proposal, new_lead: Partner) -> None:
+    """Make ``new_lead`` the lead partner; its contact person becomes the coordinator."""
+    if new_lead.status != "active" or new_lead.role == "lead":
+        raise ConsortiumError(_("Only an active partner can take over the lead."))
+    if new_lead.contact is None:
+        raise ConsortiumError(
+            _(
+                "%(name)s needs a contact person before it can lead.",
+                name=new_lead.organisation.name,
+            )
+        )
+    old = lead_of(proposal)
+    old.role = "partner"
+    session.flush()  # one lead at a time, also for the database's unique index
+    new_lead.role = "lead"
+    for access in proposal.access:
+        if access.role == "coordinator":
+            access.role = "writer"
+    _grant(session, proposal, new_lead.contact, "coordinator")
+    session.flush()
+    actions.record(session, proposal, user, "lead_handed_over", new_lead.organisation.name)
+
+
+def withdraw_partner(session: Session, user: User, partner: Partner) -> None:
+    if partner.role == "lead":
+        raise ConsortiumError(
+            _("The lead partner cannot withdraw. Hand the lead to another partner first.")
+        )
+    partner.status = "withdrawn"
+    member_ids = set(
+        session.scalars(
+            select(Membership.user_id).where(Membership.organisation_id == partner.organisation_id)
+        )
+    )
+    proposal = partner.proposal
+    for access in list(proposal.access):
+        if access.user_id in member_ids and access.role == "writer":
+            proposal.access.remove(access)
+    session.flush()
+    actions.record(session, proposal, user, "partner_withdrawn", partner.organisation.name)
+
+
+def set_contact(session: Session, user: User, partner: Partner, contact: User) -> None:
+    members = set(
+        session.scalars(
+            select(Membership.user_id).where(Membership.organisation_id == partner.organisation_id)
+        )
+    )
+    if contact.id not in members:
+        raise ConsortiumError(_("The contact person must be a member of the organisation."))
+    partner.contact_user_id = contact.id
+    if partner.role == "lead":
+        for access in partner.proposal.access:
+            if access.role == "coordinator":
+                access.role = "writer"
+        _grant(session, partner.proposal, contact, "coordinator")
+    else:
+        _grant(session, partner.proposal, contact, "writer")
+    session.flush()
+    actions.record(session, partner.proposal, user, "contact_changed", contact.name)

@@ -2,41 +2,55 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
+
+from tests.e2e.journey import exactly, switch_language
 
 WORDS = {
     "en": {
-        "sign_up": "Sign up", "name": "Name", "email": "Email", "password": "Password",
-        "create_account": "Create account", "new_org": "New organisation",
-        "org_name": "Organisation name", "country": "Country", "city": "City",
-        "themes": "Themes", "theme_a": "Youth", "theme_b": "Volunteering", "save": "Save",
-        "sign_out": "Sign out", "sign_in": "Sign in", "country_name": "Norway",
-        "wrong": "The e-mail or password is not right", "welcome": "Welcome",
+        "sign_up": "Sign up",
+        "name": "Name",
+        "email": "Email",
+        "password": "Password",
+        "create_account": "Create account",
+        "new_org": "New organisation",
+        "org_name": "Organisation name",
+        "country": "Country",
+        "city": "City",
+        "themes": "Themes",
+        "theme_a": "Youth",
+        "theme_b": "Volunteering",
+        "save": "Save",
+        "sign_out": "Sign out",
+        "sign_in": "Sign in",
+        "country_name": "Norway",
+        "wrong": "The e-mail or password is not right",
+        "welcome": "Welcome",
     },
     "pl": {
-        "sign_up": "Zarejestruj się", "name": "Imię i nazwisko", "email": "E-mail",
-        "password": "Hasło", "create_account": "Utwórz konto", "new_org": "Nowa organizacja",
-        "org_name": "Nazwa organizacji", "country": "Kraj", "city": "Miasto",
-        "themes": "Tematy", "theme_a": "Młodzież", "theme_b": "Wolontariat", "save": "Zapisz",
-        "sign_out": "Wyloguj się", "sign_in": "Zaloguj się", "country_name": "Norwegia",
-        "wrong": "Nieprawidłowy e-mail lub hasło", "welcome": "Witaj",
+        "sign_up": "Zarejestruj się",
+        "name": "Imię i nazwisko",
+        "email": "E-mail",
+        "password": "Hasło",
+        "create_account": "Utwórz konto",
+        "new_org": "Nowa organizacja",
+        "org_name": "Nazwa organizacji",
+        "country": "Kraj",
+        "city": "Miasto",
+        "themes": "Tematy",
+        "theme_a": "Młodzież",
+        "theme_b": "Wolontariat",
+        "save": "Zapisz",
+        "sign_out": "Wyloguj się",
+        "sign_in": "Zaloguj się",
+        "country_name": "Norwegia",
+        "wrong": "Nieprawidłowy e-mail lub hasło",
+        "welcome": "Witaj",
     },
-}  # fmt: skip
+}
 
 
-def exactly(text: str) -> re.Pattern[str]:
-    """Match a visible name as a whole, case-insensitively ("City" is not "capacity")."""
-    return re.compile(rf"^\s*{re.escape(text)}\s*$", re.I)
-
-
-def _switch_language(page: Page, locale: str) -> None:
-    if locale == "en":
-        return
-    page.get_by_label(exactly("language")).select_option(locale)
-    expect(page.locator("html")).to_have_attribute("lang", locale)
 
 
 @pytest.mark.browser
@@ -45,7 +59,7 @@ def test_j1_join(server, new_page, locale: str) -> None:
     w = WORDS[locale]
     page = new_page()
     page.goto(server.url + "/")
-    _switch_language(page, locale)
+    switch_language(page, locale)
 
     # 1. Sign up: the user is signed in.
     page.get_by_role("link", name=exactly(w["sign_up"])).click()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from proposals.models import Membership, Organisation, User
+from proposals.models import Idea, IdeaInterest, Membership, Organisation, ProposalAccess, User
 from proposals.security import hash_password
 
 DEMO_PASSWORD = "engage-demo"  # noqa: S105 - printed on purpose, demo databases only
@@ -114,11 +114,26 @@ ACCOUNTS: tuple[DemoAccount, ...] = (
 )
 
 
+IDEA = {
+    "title": "Baltic Volunteers Together",
+    "summary": (
+        "Small NGOs from Gdańsk, Kristiansand and Klaipėda learn from each other how to "
+        "recruit and keep volunteers, and train local leaders to pass it on (train the "
+        "trainers).\nWe look for partners from Norway and Lithuania."
+    ),
+    "themes": ["volunteering", "capacity-building", "youth"],
+    "countries_sought": ["NO", "LT"],
+    "skills_sought": "Volunteer management, youth work, experience with EEA Grants.",
+    "call_id": "acf-poland-national",
+}
+
+
 def seed(session: Session) -> list[dict[str, str]]:
     """Fill an empty, migrated database with the demo data; return the accounts to show."""
     password_hash = hash_password(DEMO_PASSWORD)
     organisations = {key: Organisation(**values) for key, values in ORGANISATIONS.items()}
     session.add_all(organisations.values())
+    users: dict[str, User] = {}
     for account in ACCOUNTS:
         user = User(
             email=account.email,
@@ -127,6 +142,7 @@ def seed(session: Session) -> list[dict[str, str]]:
             locale=account.locale,
             is_admin=account.is_admin,
         )
+        users[account.email.split("@")[0]] = user
         session.add(user)
         if account.organisation:
             session.add(
@@ -135,7 +151,62 @@ def seed(session: Session) -> list[dict[str, str]]:
                 )
             )
     session.flush()
+    _seed_consortium(session, organisations, users)
     return [
         {"email": a.email, "name": a.name, "who": a.who, "password": DEMO_PASSWORD}
         for a in ACCOUNTS
     ]
+
+
+def _seed_consortium(
+    session: Session, organisations: dict[str, Organisation], users: dict[str, User]
+) -> None:
+    """The idea that became a proposal to the Active Citizens Fund, with its consortium."""
+    from proposals import consortium
+    from proposals.calls import library
+
+    anna, ola, ruta = users["anna"], users["ola"], users["ruta"]
+    for user in (anna, ola, ruta):
+        session.refresh(user)  # load the memberships just added
+    idea = Idea(organisation=organisations["gdansk"], author_id=anna.id, **IDEA)
+    idea.interests = [
+        IdeaInterest(
+            organisation=organisations["kristiansand"],
+            user_id=ola.id,
+            message="Frivillighetssentralen would love to join: we run a volunteer "
+            "academy and have worked with Polish partners before.",
+        ),
+        IdeaInterest(
+            organisation=organisations["klaipeda"],
+            user_id=ruta.id,
+            message="Our community clubs in Klaipėda need exactly this.",
+        ),
+    ]
+    session.add(idea)
+    session.flush()
+    profile = library.get(session, "acf-poland-national")
+    if profile is None:
+        raise RuntimeError("the shipped call profiles must be stored before the demo data")
+    proposal = consortium.start_proposal(
+        session,
+        anna,
+        profile,
+        organisations["gdansk"],
+        "Baltic Volunteers Together: training local leaders of small NGOs",
+        "BVT",
+        idea,
+        [organisations["kristiansand"]],
+    )
+    # The Active Citizens Fund takes partners from Poland, the donor states and Poland's
+    # non-EEA neighbours, so the Lithuanian NGO joins as an associated partner.
+    consortium.invite_organisation(session, anna, proposal, organisations["klaipeda"], "associated")
+    for partner in proposal.partners:
+        if partner.status == "invited":
+            member = ola if partner.organisation is organisations["kristiansand"] else ruta
+            consortium.answer(session, member, partner, accept=True)
+    proposal.duration_months = 24
+    proposal.access.append(ProposalAccess(user=users["marta"], role="mentor"))
+    session.flush()
+    from proposals import actions
+
+    actions.fire(session, proposal, anna, "start_drafting", expected_state="partnership.inviting")

@@ -97,20 +97,36 @@ def post(client: TestClient, path: str, data: dict | None = None, **kwargs):  # 
     return client.post(path, data=payload, **kwargs)
 
 
-def make_user(db: Session, email: str = "ewa@example.org", name: str = "Ewa Nowak",
-              locale: str = "en", is_admin: bool = False) -> User:  # fmt: skip
-    user = User(email=email, name=name, password_hash=hash_password(PASSWORD), locale=locale,
-                is_admin=is_admin)  # fmt: skip
+def make_user(
+    db: Session,
+    email: str = "ewa@example.org",
+    name: str = "Ewa Nowak",
+    locale: str = "en",
+    is_admin: bool = False,
+) -> User:
+    user = User(
+        email=email,
+        name=name,
+        password_hash=hash_password(PASSWORD),
+        locale=locale,
+        is_admin=is_admin,
+    )
     db.add(user)
     db.commit()
     return user
 
 
-def make_organisation(db: Session, admin: User | None = None, name: str = "Fundacja Fala",
-                      country: str = "PL", city: str = "Gdańsk", role: str = "admin"
-                      ) -> Organisation:  # fmt: skip
-    organisation = Organisation(name=name, country=country, city=city, themes=["youth"],
-                                languages=["pl", "en"])  # fmt: skip
+def make_organisation(
+    db: Session,
+    admin: User | None = None,
+    name: str = "Fundacja Fala",
+    country: str = "PL",
+    city: str = "Gdańsk",
+    role: str = "admin",
+) -> Organisation:
+    organisation = Organisation(
+        name=name, country=country, city=city, themes=["youth"], languages=["pl", "en"]
+    )
     db.add(organisation)
     if admin is not None:
         db.add(Membership(user=admin, organisation=organisation, role=role))

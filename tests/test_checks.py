@@ -75,16 +75,25 @@ def partner(
 ) -> PartnerFacts:
     costs = {k[5:]: D(v) for k, v in money.items() if k.startswith("cost_")}
     sources = {k: D(v) for k, v in money.items() if not k.startswith("cost_")}
-    return PartnerFacts(key=key, name=f"Org {key}", country=country, role=role, costs=costs,
-                        **sources)  # type: ignore[arg-type]  # fmt: skip
+    return PartnerFacts(
+        key=key, name=f"Org {key}", country=country, role=role, costs=costs, **sources
+    )  # type: ignore[arg-type]
 
 
 def balanced(key: str, country: str, role: str = "partner") -> PartnerFacts:
     """A partner whose figures satisfy every budget rule of BASE (50 % grant for Norway)."""
     grant = "825.00" if country == "NO" else "1320.00"
     own = str(D("1650.00") - D(grant))
-    return partner(key, country, role, cost_staff="1000.00", cost_travel="500.00",
-                   cost_office="150.00", grant=grant, own_cash=own)  # fmt: skip
+    return partner(
+        key,
+        country,
+        role,
+        cost_staff="1000.00",
+        cost_travel="500.00",
+        cost_office="150.00",
+        grant=grant,
+        own_cash=own,
+    )
 
 
 GOOD_PARTNERS = (balanced("pl", "PL", "lead"), balanced("no", "NO"))
@@ -92,8 +101,12 @@ GOOD_SECTIONS = (SectionFacts("summary", "Summary", "Ten chars!"),)
 
 
 def facts(**changes: Any) -> ProposalFacts:
-    values: dict[str, Any] = {"now": NOW, "partners": GOOD_PARTNERS, "sections": GOOD_SECTIONS,
-                              "duration_months": 12}  # fmt: skip
+    values: dict[str, Any] = {
+        "now": NOW,
+        "partners": GOOD_PARTNERS,
+        "sections": GOOD_SECTIONS,
+        "duration_months": 12,
+    }
     values.update(changes)
     return ProposalFacts(**values)
 
@@ -113,11 +126,24 @@ def test_a_proposal_that_meets_every_rule_has_no_findings():
 
 def test_every_check_is_registered_under_a_stable_name():
     assert set(CHECKS) == {
-        "required_sections", "char_limits", "partner_count", "eligible_countries",
-        "lead_country", "distinct_countries", "country_groups", "donor_state_partner",
-        "grant_limits", "grant_rate", "flat_rates", "in_kind", "own_contribution", "lump_sum",
-        "funding_balance", "deadline", "duration",
-    }  # fmt: skip
+        "required_sections",
+        "char_limits",
+        "partner_count",
+        "eligible_countries",
+        "lead_country",
+        "distinct_countries",
+        "country_groups",
+        "donor_state_partner",
+        "grant_limits",
+        "grant_rate",
+        "flat_rates",
+        "in_kind",
+        "own_contribution",
+        "lump_sum",
+        "funding_balance",
+        "deadline",
+        "duration",
+    }
 
 
 # --- sections ---------------------------------------------------------------------
@@ -325,8 +351,12 @@ def test_own_contribution_for_the_consortium():
 
 
 def test_lump_sum_must_be_one_of_the_amounts():
-    lump = profile(budget={"categories": [{"key": "lump", "title": "Lump sum", "kind": "lump_sum"}],
-                           "lump_sums": {"amounts": [30000, 60000]}})  # fmt: skip
+    lump = profile(
+        budget={
+            "categories": [{"key": "lump", "title": "Lump sum", "kind": "lump_sum"}],
+            "lump_sums": {"amounts": [30000, 60000]},
+        }
+    )
     assert (
         found(
             "lump_sum",
@@ -370,18 +400,35 @@ def test_findings_are_errors_first_and_areas_can_be_chosen():
     bad = facts(partners=(balanced("de", "DE", "lead"),), sections=())
     partnership = run_checks(profile(), bad, areas=["partnership"])
     assert partnership and {f.check for f in partnership} <= {
-        "partner_count", "eligible_countries", "lead_country", "distinct_countries",
-        "country_groups", "donor_state_partner",
-    }  # fmt: skip
+        "partner_count",
+        "eligible_countries",
+        "lead_country",
+        "distinct_countries",
+        "country_groups",
+        "donor_state_partner",
+    }
     everything = run_checks(profile(), bad)
     severities = [f.severity for f in everything]
     assert severities == sorted(severities, key=lambda s: s != "error")
 
 
 def test_messages_and_rules_are_in_polish_too():
-    bad = facts(partners=(partner("de", "DE", "lead", cost_staff="100.00", grant="99.00", cost_office="50.00", in_kind="5"),),
-                sections=(SectionFacts("summary", "S", "a" * 11),), duration_months=30,
-                now=datetime(2027, 1, 1, tzinfo=UTC))  # fmt: skip
+    bad = facts(
+        partners=(
+            partner(
+                "de",
+                "DE",
+                "lead",
+                cost_staff="100.00",
+                grant="99.00",
+                cost_office="50.00",
+                in_kind="5",
+            ),
+        ),
+        sections=(SectionFacts("summary", "S", "a" * 11),),
+        duration_months=30,
+        now=datetime(2027, 1, 1, tzinfo=UTC),
+    )
     english = run_checks(profile(), bad)
     i18n.set_locale("pl", "Europe/Warsaw")
     polish = run_checks(profile(), bad)

@@ -31,19 +31,29 @@ def free_port() -> int:
 def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """The caller's environment without Engage settings (the test run may set DATABASE_URL)."""
     ours = ("DATABASE_URL", "SECRET_KEY")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("ENGAGE_", "SMTP_")) and k not in ours}  # fmt: skip
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'engage.db'}",
-               ENGAGE_INSTANCE_DIR=str(tmp_path / "instance"), **extra)  # fmt: skip
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ENGAGE_", "SMTP_")) and k not in ours
+    }
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'engage.db'}",
+        ENGAGE_INSTANCE_DIR=str(tmp_path / "instance"),
+        **extra,
+    )
     return env
 
 
 def engage(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "proposals.cli", *args],
-        cwd=tmp_path, env=clean_env(tmp_path, **env), capture_output=True, text=True,
-        timeout=120, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+        cwd=tmp_path,
+        env=clean_env(tmp_path, **env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def query(tmp_path: Path, sql: str) -> list[tuple]:  # type: ignore[type-arg]
@@ -72,8 +82,15 @@ def test_migrate_creates_the_schema_on_a_fresh_database(tmp_path):
 
 
 def test_createadmin_creates_an_administrator(tmp_path):
-    result = engage(tmp_path, "createadmin", "--email", "A@Example.org", "--name", "Admin",
-                    ENGAGE_ADMIN_PASSWORD=ADMIN_PASSWORD)  # fmt: skip
+    result = engage(
+        tmp_path,
+        "createadmin",
+        "--email",
+        "A@Example.org",
+        "--name",
+        "Admin",
+        ENGAGE_ADMIN_PASSWORD=ADMIN_PASSWORD,
+    )
     assert result.returncode == 0, result.stderr
     assert "Administrator a@example.org created." in result.stdout
     rows = query(tmp_path, "SELECT email, name, is_admin, password_hash FROM user_account")
@@ -84,8 +101,15 @@ def test_createadmin_creates_an_administrator(tmp_path):
 
 
 def test_createadmin_with_short_password_says_why_and_creates_nobody(tmp_path):
-    result = engage(tmp_path, "createadmin", "--email", "a@example.org", "--name", "Admin",
-                    ENGAGE_ADMIN_PASSWORD="abc")  # fmt: skip
+    result = engage(
+        tmp_path,
+        "createadmin",
+        "--email",
+        "a@example.org",
+        "--name",
+        "Admin",
+        ENGAGE_ADMIN_PASSWORD="abc",
+    )
     assert result.returncode == 2
     assert "error: password: Use at least 10 characters" in result.stderr
     assert "Traceback" not in result.stderr
@@ -96,9 +120,14 @@ def test_createadmin_without_password_and_without_terminal_fails_cleanly(tmp_pat
     # As in a deploy script: no ENGAGE_ADMIN_PASSWORD and nobody to type one in.
     result = subprocess.run(
         [sys.executable, "-m", "proposals.cli", "createadmin", "--email", "a@example.org"],
-        cwd=tmp_path, env=clean_env(tmp_path), capture_output=True, text=True, timeout=120,
-        stdin=subprocess.DEVNULL, start_new_session=True,  # no controlling terminal
-    )  # fmt: skip
+        cwd=tmp_path,
+        env=clean_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,  # no controlling terminal
+    )
     assert result.returncode != 0
     assert "Traceback" not in result.stderr, result.stderr
     assert "password" in result.stderr.lower()
@@ -140,9 +169,12 @@ def test_demo_starts_quickly_and_its_accounts_sign_in(tmp_path):
         started = time.monotonic()
         process = subprocess.Popen(
             [sys.executable, "-m", "proposals.cli", "demo", "--port", str(port)],
-            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         try:
             elapsed = None
             while time.monotonic() - started < 30 and process.poll() is None:
@@ -163,9 +195,14 @@ def test_demo_starts_quickly_and_its_accounts_sign_in(tmp_path):
                 assert signin.status_code == 200
                 assert "anna@demo.engage" in signin.text and "engage-demo" in signin.text
                 token = CSRF_META.search(signin.text).group(1)
-                home = browser.post("/signin", data={"csrf_token": token,
-                                                     "email": "anna@demo.engage",
-                                                     "password": "engage-demo"})  # fmt: skip
+                home = browser.post(
+                    "/signin",
+                    data={
+                        "csrf_token": token,
+                        "email": "anna@demo.engage",
+                        "password": "engage-demo",
+                    },
+                )
                 assert home.status_code == 200
                 assert "Anna Kowalska" in home.text
                 assert "Stowarzyszenie Morze Możliwości" in home.text  # her organisation

@@ -76,9 +76,11 @@ def test_language_switcher_sets_cookie_and_account_locale(client, db):
 
 def test_language_switcher_ignores_unknown_language_and_foreign_next(client):
     response = post(
-        client, "/language", {"locale": "xx", "next": "https://evil.example/"},
+        client,
+        "/language",
+        {"locale": "xx", "next": "https://evil.example/"},
         follow_redirects=False,
-    )  # fmt: skip
+    )
     assert response.status_code == 303
     assert response.headers["location"] == "/"
     assert "engage_lang" not in response.cookies

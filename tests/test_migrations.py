@@ -89,15 +89,23 @@ def test_serve_upgrades_an_old_database_and_keeps_its_rows(tmp_path):
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}", "ENGAGE_ENV": "development",
-           "ENGAGE_INSTANCE_DIR": str(tmp_path / "instance"), "ENGAGE_BASE_URL": url}  # fmt: skip
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{path}",
+        "ENGAGE_ENV": "development",
+        "ENGAGE_INSTANCE_DIR": str(tmp_path / "instance"),
+        "ENGAGE_BASE_URL": url,
+    }
     env.pop("SECRET_KEY", None)
     log = tmp_path / "serve.log"
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "proposals.cli", "serve", "--port", str(port)],
-            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         try:
             deadline = time.monotonic() + 30
             answered = False
@@ -110,8 +118,10 @@ def test_serve_upgrades_an_old_database_and_keeps_its_rows(tmp_path):
             # The old account still signs in on the upgraded database.
             with httpx.Client(base_url=url, follow_redirects=True, timeout=10) as browser:
                 token = CSRF_META.search(browser.get("/signin").text).group(1)
-                page = browser.post("/signin", data={"csrf_token": token, "password": PASSWORD,
-                                                     "email": "ewa@example.org"})  # fmt: skip
+                page = browser.post(
+                    "/signin",
+                    data={"csrf_token": token, "password": PASSWORD, "email": "ewa@example.org"},
+                )
                 assert "Welcome, Ewa Nowak" in page.text
         finally:
             process.terminate()

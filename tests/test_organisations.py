@@ -41,8 +41,11 @@ def members(db, organisation: Organisation) -> dict[str, str]:  # type: ignore[n
 
 def invite(client, db, organisation: Organisation, email: str, role: str = "member") -> str:  # type: ignore[no-untyped-def]
     """Invite ``email`` as the signed-in admin; the path of the link in the e-mail."""
-    response = post(client, f"/organisations/{organisation.public_id}/invitations",
-                    {"email": email, "role": role})  # fmt: skip
+    response = post(
+        client,
+        f"/organisations/{organisation.public_id}/invitations",
+        {"email": email, "role": role},
+    )
     assert response.status_code == 200
     assert f"We have sent an invitation to {email}" in response.text
     message = db.scalars(select(OutboxMessage).where(OutboxMessage.recipient == email)).one()
@@ -128,8 +131,12 @@ def test_wrong_types_and_missing_fields_never_500(client, db):
         response = post(client, "/organisations/new", data)
         assert response.status_code in (200, 422), response.text[:500]
     # A file where text is expected is not text: the field is required, not a crash.
-    response = post(client, "/organisations/new", {k: v for k, v in PROFILE.items() if k != "name"},
-                    files={"name": ("name.txt", b"Fundacja", "text/plain")})  # fmt: skip
+    response = post(
+        client,
+        "/organisations/new",
+        {k: v for k, v in PROFILE.items() if k != "name"},
+        files={"name": ("name.txt", b"Fundacja", "text/plain")},
+    )
     assert response.status_code == 422
     assert re.search(r'id="e-name">This field is required', response.text)
 
@@ -151,8 +158,11 @@ def test_admin_edits_profile(client, db):
 
 def test_member_and_outsider_cannot_edit(client, db):
     organisation = make_organisation(db, admin=make_user(db, email="boss@example.org"))
-    db.add(Membership(user=make_user(db, email="member@example.org"), organisation=organisation,
-                      role="member"))  # fmt: skip
+    db.add(
+        Membership(
+            user=make_user(db, email="member@example.org"), organisation=organisation, role="member"
+        )
+    )
     db.commit()
     make_user(db, email="outsider@example.org")
     before = row_counts(db)
@@ -247,8 +257,11 @@ def test_expired_invitation_is_refused(client, db):
 def test_inviting_an_existing_member_says_so_and_sends_nothing(client, db):
     organisation = make_organisation(db, admin=make_user(db))
     sign_in(client)
-    response = post(client, f"/organisations/{organisation.public_id}/invitations",
-                    {"email": "EWA@example.org", "role": "member"})  # fmt: skip
+    response = post(
+        client,
+        f"/organisations/{organisation.public_id}/invitations",
+        {"email": "EWA@example.org", "role": "member"},
+    )
     assert "ewa@example.org is already a member" in response.text
     assert re.search(r'class="flash error"[^>]*>ewa@example.org is already a member', response.text)
     assert row_counts(db)["outbox_message"] == 0
@@ -269,8 +282,11 @@ def test_invitation_with_bad_email_or_role_sends_nothing(client, db):
 def test_non_admin_cannot_invite(client, db):
     organisation = make_organisation(db, admin=make_user(db), role="member")
     sign_in(client)
-    response = post(client, f"/organisations/{organisation.public_id}/invitations",
-                    {"email": "jan@example.org", "role": "admin"})  # fmt: skip
+    response = post(
+        client,
+        f"/organisations/{organisation.public_id}/invitations",
+        {"email": "jan@example.org", "role": "admin"},
+    )
     assert response.status_code == 403
     assert row_counts(db)["outbox_message"] == 0
 
@@ -280,8 +296,11 @@ def test_non_admin_cannot_invite(client, db):
 
 def two_member_organisation(db) -> tuple[Organisation, Membership, Membership]:  # type: ignore[no-untyped-def]
     organisation = make_organisation(db, admin=make_user(db))
-    jan = Membership(user=make_user(db, email="jan@example.org", name="Jan Kos"),
-                     organisation=organisation, role="member")  # fmt: skip
+    jan = Membership(
+        user=make_user(db, email="jan@example.org", name="Jan Kos"),
+        organisation=organisation,
+        role="member",
+    )
     db.add(jan)
     db.commit()
     admin = db.scalars(select(Membership).where(Membership.role == "admin")).one()

@@ -31,9 +31,11 @@ def test_pages_have_no_inline_script_or_style(client):
 def test_session_cookie_is_httponly_and_samesite_lax(client, db):
     make_user(db)
     response = post(
-        client, "/signin", {"email": "ewa@example.org", "password": PASSWORD},
+        client,
+        "/signin",
+        {"email": "ewa@example.org", "password": PASSWORD},
         follow_redirects=False,
-    )  # fmt: skip
+    )
     cookie = response.headers["set-cookie"].lower()
     assert "engage_session=" in cookie
     assert "httponly" in cookie and "samesite=lax" in cookie
@@ -47,9 +49,11 @@ def test_session_cookie_is_secure_in_production(settings, db):
     make_user(db)
     with TestClient(app, base_url="https://testserver") as client:
         response = post(
-            client, "/signin", {"email": "ewa@example.org", "password": PASSWORD},
+            client,
+            "/signin",
+            {"email": "ewa@example.org", "password": PASSWORD},
             follow_redirects=False,
-        )  # fmt: skip
+        )
         assert "secure" in response.headers["set-cookie"].lower()
         assert "strict-transport-security" in response.headers
     app.state.engine.dispose()

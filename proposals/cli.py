@@ -152,7 +152,7 @@ def cmd_calls(args: argparse.Namespace) -> int:
 
 def _check_profiles(files: list[str]) -> int:
     """Validate profile files; print every problem as FILE: PATH: REASON."""
-    from proposals.calls.loader import parse_profile
+    from proposals.calls.loader import MAX_PROFILE_BYTES, parse_profile
 
     if not files:
         print("engage calls check: name at least one profile file", file=sys.stderr)
@@ -160,13 +160,10 @@ def _check_profiles(files: list[str]) -> int:
     failed = 0
     for name in files:
         try:
-            text = Path(name).read_bytes().decode("utf-8")
-            profile = parse_profile(text)
+            with Path(name).open("rb") as fh:
+                profile = parse_profile(fh.read(MAX_PROFILE_BYTES + 1))
         except OSError as exc:
             print(f"{name}: cannot read: {exc.strerror or exc}")
-            failed += 1
-        except UnicodeDecodeError:
-            print(f"{name}: the file is not UTF-8 text")
             failed += 1
         except ProfileError as exc:
             for problem in exc.problems:

@@ -76,7 +76,11 @@ def partner_count(rule: PartnerCount) -> str:
             min=rule.min,
             max=rule.max,
         )
-    return _("At least %(min)s partners, the lead partner included.", min=rule.min)
+    return ngettext(
+        "At least %(num)s partner, the lead partner included.",
+        "At least %(num)s partners, the lead partner included.",
+        rule.min,
+    )
 
 
 def eligible_countries(rule: Countries) -> str:

@@ -114,17 +114,24 @@ def problems_from(exc: ValidationError) -> list[Problem]:
 
 def parse_profile(text: str | bytes) -> CallProfile:
     """Parse and validate one profile; raise ProfileError listing every problem."""
-    if len(text) > MAX_PROFILE_BYTES:
+    raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    if len(raw) > MAX_PROFILE_BYTES:
         raise ProfileError([Problem("", f"the file is larger than {MAX_PROFILE_BYTES} bytes")])
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        content = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProfileError([Problem("", "the file is not UTF-8 text")]) from None
+    try:
+        data = yaml.load(content, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ProfileError([Problem("", f"{where}not valid YAML: {problem}")]) from None
-    except UnicodeDecodeError:
-        raise ProfileError([Problem("", "the file is not UTF-8 text")]) from None
+    except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+        # PyYAML's constructors raise these for values like 2099-02-31 or !!int one.
+        reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        raise ProfileError([Problem("", f"not valid YAML: {reason}")]) from None
     if not isinstance(data, dict):
         raise ProfileError([Problem("", "a profile is a YAML mapping (id: ..., version: ...)")])
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,6 +17,8 @@ from proposals.i18n import country_choices, get_locale, language_name
 from proposals.i18n import gettext as _
 from proposals.models import utcnow
 from proposals.web import current_user, db, flash, form, login_required, redirect, render, view
+
+VERSION = re.compile(r"[0-9]{1,7}")
 
 
 def is_open(profile: CallProfile) -> bool:
@@ -58,7 +62,8 @@ def list_calls(request: Request) -> Response:
 def show_call(request: Request) -> Response:
     call_id = request.path_params["call_id"]
     raw_version = request.query_params.get("version", "")
-    version = int(raw_version) if raw_version.isdigit() else None
+    # Anything but a plausible version number shows the latest version.
+    version = int(raw_version) if VERSION.fullmatch(raw_version) else None
     profile = library.get(db(request), call_id, version)
     if profile is None:
         raise HTTPException(status_code=404)
@@ -90,11 +95,13 @@ def admin_calls(request: Request) -> Response:
         content = str(form(request).get("content") or "")
         if upload is not None and not isinstance(upload, str) and upload.filename:
             raw = upload.file.read(MAX_PROFILE_BYTES + 1)
-            try:
-                content = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                content = ""
-                problems = [_("The file is not UTF-8 text.")]
+            if len(raw) > MAX_PROFILE_BYTES:
+                problems = [_("The file is larger than %(max)s bytes.", max=MAX_PROFILE_BYTES)]
+            else:
+                try:
+                    content = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    problems = [_("The file is not UTF-8 text.")]
         if content.strip() and not problems:
             try:
                 profile, new = library.store(db(request), content, "uploaded", user)

@@ -37,14 +37,20 @@ def _key(value: str) -> str:
 
 
 def _country(value: str) -> str:
-    if pycountry.countries.get(alpha_2=value) is None:
+    if len(value) != 2 or pycountry.countries.get(alpha_2=value) is None:
         raise ValueError(f"{value!r} is not an ISO 3166 country code (e.g. PL, NO, LT)")
-    return value
+    return value.upper()
 
 
 def _language(value: str) -> str:
-    if pycountry.languages.get(alpha_2=value) is None:
+    if len(value) != 2 or pycountry.languages.get(alpha_2=value) is None:
         raise ValueError(f"{value!r} is not an ISO 639-1 language code (e.g. pl, en, no)")
+    return value.lower()
+
+
+def _web_address(value: str) -> str:
+    if value and not value.lower().startswith(("https://", "http://")):
+        raise ValueError("a web address starts with https:// or http://")
     return value
 
 
@@ -97,9 +103,12 @@ class LocalText(RootModel[str | dict[str, str]]):
         return self.get("en")
 
 
+WebAddress = Annotated[str, AfterValidator(_web_address)]
+
+
 class Source(Strict):
     title: str = Field(min_length=1)
-    url: str = ""
+    url: WebAddress = ""
     accessed: date | None = None
 
 
@@ -241,12 +250,12 @@ class Export(Strict):
 
 class CallProfile(Strict):
     id: Key
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=1_000_000)
     funder: str = Field(min_length=1)
     programme: str = Field(min_length=1)
     title: LocalText
     summary: LocalText = LocalText("")
-    url: str = ""
+    url: WebAddress = ""
     languages: list[Language] = Field(min_length=1)
     currency: Annotated[str, AfterValidator(_currency)]
     deadline: Deadline | None = None

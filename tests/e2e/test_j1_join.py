@@ -51,8 +51,6 @@ WORDS = {
 }
 
 
-
-
 @pytest.mark.browser
 @pytest.mark.parametrize("locale", ["en", "pl"])
 def test_j1_join(server, new_page, locale: str) -> None:

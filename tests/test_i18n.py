@@ -21,10 +21,18 @@ def _source_messages() -> set[str]:
     """Every message the code and templates ask to translate, extracted as pybabel does."""
     method_map = [
         ("proposals/**.py", "python"),
+        ("workflow/**.py", "python"),
         ("templates/**.html", "jinja2"),
         ("templates/**.txt", "jinja2"),
     ]
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+    keywords = {
+        "_": None,
+        "gettext": None,
+        "ngettext": (1, 2),
+        "_l": None,
+        "lazy_gettext": None,
+        "N_": None,
+    }
     found: set[str] = set()
     for _file, _line, message, _comments, _ctx in extract_from_dir(
         str(ROOT), method_map=method_map, keywords=keywords

@@ -9,7 +9,9 @@ from playwright.sync_api import Page, expect
 
 def exactly(text: str) -> re.Pattern[str]:
     """Match a visible name as a whole, case-insensitively ("City" is not "capacity")."""
-    return re.compile(rf"^\s*{re.escape(text)}\s*$", re.I)
+    # Playwright serialises the pattern as /.../: a "/" in the text must be escaped too.
+    escaped = re.escape(text).replace("/", r"\/")
+    return re.compile(rf"^\s*{escaped}\s*$", re.I)
 
 
 def sign_up(page: Page, w: dict[str, str], name: str, email: str, password: str) -> None:

@@ -26,11 +26,29 @@ WORDS = {
         "proposals": "Proposals", "new_proposal": "New proposal", "project_title": "Project title",
         "rule_fails": "the call asks for at least 3",
     },
+    "pl": {
+        "sign_up": "Zarejestruj się", "name": "Imię i nazwisko", "email": "E-mail",
+        "password": "Hasło", "create_account": "Utwórz konto", "sign_out": "Wyloguj się",
+        "new_org": "Nowa organizacja", "org_name": "Nazwa organizacji", "country": "Kraj",
+        "city": "Miasto", "save": "Zapisz", "poland": "Polska", "norway": "Norwegia",
+        "ideas": "Pomysły", "new_idea": "Nowy pomysł", "title": "Tytuł", "summary": "Opis",
+        "countries_sought": "Kraje poszukiwanych partnerów", "themes": "Tematy",
+        "youth": "Młodzież", "publish": "Opublikuj pomysł", "country_sought": "Poszukiwany kraj",
+        "theme": "Temat", "interested": "Jestem zainteresowany/a", "message": "Wiadomość",
+        "send": "Wyślij", "start_proposal": "Rozpocznij wniosek", "funding_call": "Nabór",
+        "acf": "Aktywni Obywatele – Fundusz Krajowy, projekty sektorowe (EEA and Norway Grants)",
+        "bsr": "Small projects (Interreg Baltic Sea Region)",
+        "create_proposal": "Utwórz wniosek", "partnership": "Partnerstwo",
+        "invited": "Zaproszony", "invitations": "Zaproszenia", "accept": "Akceptuj",
+        "lead": "Partner wiodący", "active": "Aktywny", "start_drafting": "Rozpocznij pisanie",
+        "drafting": "Pisanie wniosku", "proposals": "Wnioski", "new_proposal": "Nowy wniosek",
+        "project_title": "Tytuł projektu", "rule_fails": "co najmniej 3",
+    },
 }  # fmt: skip
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("locale", ["en"])
+@pytest.mark.parametrize("locale", ["en", "pl"])
 def test_j2_from_idea_to_partnership(server, new_page, locale: str) -> None:
     w = WORDS[locale]
     anna, ola = new_page(), new_page()

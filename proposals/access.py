@@ -110,7 +110,7 @@ def require_proposal(
     user: User | None, proposal: Proposal | None, action: str = "view"
 ) -> Proposal:
     """The proposal if the user may ``action`` it; 404 if they may not even see it."""
-    if proposal is None or proposal_role(user, proposal) is None:
+    if proposal is None or proposal_role(user, proposal) in (None, "invitee"):
         raise HTTPException(status_code=404)
     require(user, action, proposal)
     return proposal

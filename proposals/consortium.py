@@ -102,10 +102,21 @@ def start_proposal(
     return proposal
 
 
+def _inviting(proposal: Proposal) -> None:
+    if not proposal.status.startswith("partnership."):
+        raise ConsortiumError(
+            _(
+                "Partners are invited while the partnership is formed. Reopen the partnership "
+                "to invite more."
+            )
+        )
+
+
 def invite_organisation(
     session: Session, user: User, proposal: Proposal, organisation: Organisation, role: str
 ) -> Partner:
     """Invite an existing organisation; its members answer under "Invitations"."""
+    _inviting(proposal)
     if role not in PARTNER_ROLES:
         raise ConsortiumError(_("Choose one of the options."))
     existing = next((p for p in proposal.partners if p.organisation_id == organisation.id), None)
@@ -132,6 +143,7 @@ def invite_organisation(
 def invite_by_email(
     session: Session, user: User, proposal: Proposal, email: str, role: str, days: int
 ) -> ProposalInvitation:
+    _inviting(proposal)
     if role not in PARTNER_ROLES:
         raise ConsortiumError(_("Choose one of the options."))
     if email == user.email:
@@ -194,6 +206,11 @@ def join_by_invitation(
     """Accept an e-mailed invitation on behalf of one of the user's organisations (once)."""
     if organisation.id not in {m.organisation_id for m in user.memberships}:
         raise ConsortiumError(_("Choose one of your organisations."))
+    proposal = invitation.proposal
+    existing = next((p for p in proposal.partners if p.organisation_id == organisation.id), None)
+    if existing is not None and existing.status == "active":
+        # Checked before the link is used up, so the right organisation can still join.
+        raise ConsortiumError(_("%(name)s is already in this consortium.", name=organisation.name))
     claimed = session.execute(
         update(ProposalInvitation)
         .where(ProposalInvitation.id == invitation.id, ProposalInvitation.used_at.is_(None))
@@ -202,10 +219,6 @@ def join_by_invitation(
     ).rowcount
     if not claimed:
         raise ConsortiumError(_("This invitation has already been used."))
-    proposal = invitation.proposal
-    existing = next((p for p in proposal.partners if p.organisation_id == organisation.id), None)
-    if existing is not None and existing.status == "active":
-        raise ConsortiumError(_("%(name)s is already in this consortium.", name=organisation.name))
     if existing is None:
         existing = Partner(
             organisation=organisation, role=invitation.role, invited_by_id=invitation.invited_by_id

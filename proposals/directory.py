@@ -11,7 +11,15 @@ from proposals.db import json_list_contains
 from proposals.i18n import WORKING_LANGUAGES, country_choices, country_codes, language_choices
 from proposals.models import Organisation, Proposal, ProposalAccess
 from proposals.vocabulary import THEMES
-from proposals.web import current_user, db, login_required, render, view
+from proposals.web import (
+    current_user,
+    db,
+    like_pattern,
+    login_required,
+    page_number,
+    render,
+    view,
+)
 
 PAGE_SIZE = 24
 
@@ -24,10 +32,7 @@ def directory(request: Request) -> Response:
     theme = params.get("theme", "")
     language = params.get("language", "")
     text = params.get("q", "").strip()[:200]
-    try:
-        page = max(1, int(params.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = page_number(request)
     query = select(Organisation)
     if country in country_codes():
         query = query.where(Organisation.country == country)
@@ -36,12 +41,12 @@ def directory(request: Request) -> Response:
     if language in WORKING_LANGUAGES:
         query = query.where(json_list_contains(Organisation.languages, language))
     if text:
-        needle = f"%{text.lower()}%"
+        needle = like_pattern(text)
         query = query.where(
             or_(
-                func.lower(Organisation.name).like(needle),
-                func.lower(Organisation.city).like(needle),
-                func.lower(Organisation.description).like(needle),
+                func.lower(Organisation.name).like(needle, escape="\\"),
+                func.lower(Organisation.city).like(needle, escape="\\"),
+                func.lower(Organisation.description).like(needle, escape="\\"),
             )
         )
     total = db(request).scalar(select(func.count()).select_from(query.subquery())) or 0

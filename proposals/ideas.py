@@ -25,7 +25,9 @@ from proposals.web import (
     db,
     flash,
     form,
+    like_pattern,
     login_required,
+    page_number,
     redirect,
     render,
     render_form,
@@ -120,10 +122,7 @@ def list_ideas(request: Request) -> Response:
     theme = params.get("theme", "")
     call = params.get("call", "")
     text = params.get("q", "").strip()[:200]
-    try:
-        page = max(1, int(params.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = page_number(request)
     query = select(Idea).where(Idea.status == "open")
     if country in country_codes():
         query = query.where(json_list_contains(Idea.countries_sought, country))
@@ -132,9 +131,12 @@ def list_ideas(request: Request) -> Response:
     if call:
         query = query.where(Idea.call_id == call)
     if text:
-        needle = f"%{text.lower()}%"
+        needle = like_pattern(text)
         query = query.where(
-            or_(func.lower(Idea.title).like(needle), func.lower(Idea.summary).like(needle))
+            or_(
+                func.lower(Idea.title).like(needle, escape="\\"),
+                func.lower(Idea.summary).like(needle, escape="\\"),
+            )
         )
     total = db(request).scalar(select(func.count()).select_from(query.subquery())) or 0
     ideas = db(request).scalars(

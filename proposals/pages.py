@@ -14,7 +14,15 @@ from proposals.access import require
 from proposals.i18n import gettext as _
 from proposals.i18n import lazy_gettext as _l
 from proposals.models import OutboxMessage
-from proposals.web import current_user, db, login_required, render, use_request_locale, view
+from proposals.web import (
+    current_user,
+    db,
+    login_required,
+    page_number,
+    render,
+    use_request_locale,
+    view,
+)
 
 log = logging.getLogger("engage")
 
@@ -30,10 +38,7 @@ def home(request: Request) -> Response:
 @login_required
 def outbox(request: Request) -> Response:
     require(current_user(request), "admin", None)
-    try:
-        page = max(1, int(request.query_params.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = page_number(request)
     total = db(request).scalar(select(func.count()).select_from(OutboxMessage)) or 0
     messages = db(request).scalars(
         select(OutboxMessage)

@@ -453,6 +453,8 @@ def partner_action(request: Request) -> Response:
             raise HTTPException(status_code=404)
     except consortium.ConsortiumError as exc:
         flash(request, str(exc), "error")
+    if not can(user, "view", proposal):  # e.g. one's own organisation just withdrew
+        return redirect(request, "/proposals")
     return _back(request, proposal, "#consortium")
 
 

@@ -225,8 +225,12 @@ def view(handler: Handler) -> Callable[[Request], Any]:
 
     @functools.wraps(handler)
     async def endpoint(request: Request) -> Response:
+        if "\x00" in request.url.path:
+            raise HTTPException(status_code=404)  # no id contains NUL
+        if "%00" in request.url.query:
+            raise HTTPException(status_code=400)  # nor does any filter
         request.state.form = (
-            await request.form(max_fields=2000, max_part_size=10 * 1024 * 1024)
+            _without_nul(await request.form(max_fields=2000, max_part_size=10 * 1024 * 1024))
             if request.method in ("POST", "PUT", "PATCH", "DELETE")
             else FormData()
         )
@@ -248,6 +252,15 @@ def view(handler: Handler) -> Callable[[Request], Any]:
     return endpoint
 
 
+def _without_nul(form: FormData) -> FormData:
+    """NUL is never part of what someone meant to type, and PostgreSQL cannot store it."""
+    if not any(isinstance(v, str) and "\x00" in v for v in form.values()):
+        return form
+    return FormData(
+        [(k, v.replace("\x00", "") if isinstance(v, str) else v) for k, v in form.multi_items()]
+    )
+
+
 def login_required(handler: Handler) -> Handler:
     """Send anonymous visitors to sign in, and back here afterwards."""
 
@@ -264,6 +277,21 @@ def login_required(handler: Handler) -> Handler:
         return handler(request)
 
     return wrapper
+
+
+MAX_PAGE = 10_000
+
+
+def page_number(request: Request) -> int:
+    """The ``?page=`` asked for, as a page that exists in principle (1 to MAX_PAGE)."""
+    raw = request.query_params.get("page", "1")
+    return min(MAX_PAGE, max(1, int(raw))) if raw.isascii() and raw.isdigit() else 1
+
+
+def like_pattern(text: str) -> str:
+    """A case-insensitive LIKE pattern matching ``text`` literally (escape character: \\)."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx
 from sqlalchemy import inspect, text
 
 from proposals.db import make_engine

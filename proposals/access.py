@@ -24,6 +24,7 @@ from proposals.models import (
     Partner,
     Proposal,
     ProposalAccess,
+    Section,
     User,
 )
 
@@ -90,6 +91,23 @@ def can(user: User | None, action: str, target: object) -> bool:
             return role in READERS
         if action == "manage_consortium":
             return role in CONSORTIUM_MANAGERS
+    if isinstance(target, Section):
+        role = proposal_role(user, target.proposal)
+        if action == "view":
+            return role in READERS
+        if action == "assign":
+            return role == "coordinator"
+        if action == "edit_text":
+            if role == "coordinator":
+                return True
+            partner = target.partner
+            return (
+                role == "writer"
+                and partner is not None
+                and (partner.organisation_id in organisation_ids(user))
+            )
+        if action == "review":
+            return role in ("coordinator", "mentor")
     if isinstance(target, Partner):
         mine = target.organisation_id in organisation_ids(user)
         manager = proposal_role(user, target.proposal) in CONSORTIUM_MANAGERS

@@ -15,7 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from proposals.access import proposal_role
 from proposals.calls import library
 from proposals.calls.checks import blocking, run_checks
-from proposals.calls.facts import PartnerFacts, ProposalFacts
+from proposals.calls.facts import PartnerFacts, ProposalFacts, SectionFacts
 from proposals.calls.schema import CallProfile
 from proposals.i18n import gettext as _
 from proposals.models import Proposal, StatusChange, User, utcnow
@@ -39,7 +39,13 @@ def facts_of(proposal: Proposal) -> ProposalFacts:
         for p in proposal.partners
         if p.status == "active"
     )
-    return ProposalFacts(now=utcnow(), partners=partners, duration_months=proposal.duration_months)
+    sections = tuple(SectionFacts(s.key, s.title, s.text) for s in proposal.sections)
+    return ProposalFacts(
+        now=utcnow(),
+        partners=partners,
+        sections=sections,
+        duration_months=proposal.duration_months,
+    )
 
 
 def _open_invitations(proposal: Proposal) -> GuardResult:

@@ -12,7 +12,15 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from proposals import auth, directory, ideas, organisations, pages, proposal_pages
+from proposals import (
+    auth,
+    directory,
+    ideas,
+    organisations,
+    pages,
+    proposal_pages,
+    section_pages,
+)
 from proposals.calls import routes as calls
 from proposals.db import make_engine, make_sessionmaker
 from proposals.security import CSRFMiddleware, SecurityHeadersMiddleware, Tokens
@@ -35,6 +43,7 @@ def create_app(settings: Settings, demo_accounts: list[dict[str, str]] | None = 
         *ideas.routes,
         *directory.routes,
         *proposal_pages.routes,
+        *section_pages.routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     middleware = [

@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from proposals import actions
+from proposals import actions, sections
 from proposals.calls.schema import CallProfile
 from proposals.i18n import gettext as _
 from proposals.models import (
@@ -93,6 +93,7 @@ def start_proposal(
         )
     )
     proposal.access.append(ProposalAccess(user=user, role="coordinator"))
+    sections.create_sections(proposal, profile)
     session.add(proposal)
     session.flush()
     actions.fire(session, proposal, user, "start", expected_state="idea")

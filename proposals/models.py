@@ -7,12 +7,13 @@ Every change here comes with an Alembic revision in ``proposals/migrations``;
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -286,6 +287,9 @@ class Proposal(Base):
         back_populates="proposal", cascade="all, delete-orphan"
     )
     idea: Mapped[Idea | None] = relationship()
+    sections: Mapped[list[Section]] = relationship(
+        back_populates="proposal", cascade="all, delete-orphan", order_by="Section.position"
+    )
 
 
 class Partner(Base):
@@ -389,3 +393,66 @@ class StatusChange(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     actor: Mapped[User | None] = relationship()
+
+
+class Section(Base):
+    """One section of the application, written by the partner it is assigned to."""
+
+    __tablename__ = "section"
+    __table_args__ = (UniqueConstraint("proposal_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=public_id)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposal.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(300))
+    guidance: Mapped[str] = mapped_column(Text, default="")
+    char_limit: Mapped[int | None] = mapped_column(Integer, default=None)
+    required: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partner.id", ondelete="SET NULL"), default=None
+    )
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), default=None
+    )
+    due_date: Mapped[date | None] = mapped_column(Date, default=None)
+    status: Mapped[str] = mapped_column(String(30), default="unassigned")
+    # The current text and its revision number, kept here so lists need no revision scan.
+    text: Mapped[str] = mapped_column(Text, default="")
+    current_number: Mapped[int] = mapped_column(Integer, default=0)
+    # The highest revision number given out (conflict revisions do not become current).
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), default=None
+    )
+
+    proposal: Mapped[Proposal] = relationship(back_populates="sections")
+    partner: Mapped[Partner | None] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
+
+
+class Revision(Base):
+    """Every saved text of a section, never deleted: save, merge, conflict or restore."""
+
+    __tablename__ = "revision"
+    __table_args__ = (UniqueConstraint("section_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    section_id: Mapped[int] = mapped_column(
+        ForeignKey("section.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    parent_number: Mapped[int] = mapped_column(Integer, default=0)
+    text: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20), default="save")
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User | None] = relationship()

@@ -7,7 +7,7 @@ other way round. A transition returns a :class:`~workflow.machine.Change`;
 
 from functools import cache
 
-from workflow.definitions import PROPOSAL_CURRENT, PROPOSAL_DEFINITIONS
+from workflow.definitions import PROPOSAL_CURRENT, PROPOSAL_DEFINITIONS, SECTION_DEFINITIONS
 from workflow.machine import (
     Bound,
     Change,
@@ -27,6 +27,12 @@ def proposal_workflow(version: int = PROPOSAL_CURRENT) -> Workflow:
     return Workflow(PROPOSAL_DEFINITIONS[version])
 
 
+@cache
+def section_workflow(version: int = 1) -> Workflow:
+    """The section workflow of ``version``, compiled once per process."""
+    return Workflow(SECTION_DEFINITIONS[version])
+
+
 __all__ = [
     "Bound",
     "Change",
@@ -38,4 +44,5 @@ __all__ = [
     "WorkflowError",
     "WrongState",
     "proposal_workflow",
+    "section_workflow",
 ]

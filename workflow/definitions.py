@@ -164,6 +164,73 @@ PROPOSAL_V1: dict[str, Any] = {
     ],
 }
 
+SECTION_V1: dict[str, Any] = {
+    "name": "section",
+    "version": 1,
+    "initial": "unassigned",
+    "states": [
+        {"name": "unassigned", "label": N_("Not assigned")},
+        {"name": "assigned", "label": N_("Assigned")},
+        {"name": "drafting", "label": N_("Being written")},
+        {"name": "ready", "label": N_("Ready for review")},
+        {"name": "changes_requested", "label": N_("Changes requested")},
+        {"name": "approved", "label": N_("Approved")},
+    ],
+    "transitions": [
+        {
+            "trigger": "assign",
+            "source": ["unassigned"],
+            "dest": "assigned",
+            "roles": ["coordinator"],
+            "guards": [],
+            "label": N_("Assign"),
+        },
+        {
+            "trigger": "start_writing",
+            "source": ["unassigned", "assigned"],
+            "dest": "drafting",
+            "roles": ["coordinator", "writer"],
+            "guards": [],
+            "label": N_("Start writing"),
+        },
+        {
+            "trigger": "mark_ready",
+            "source": ["drafting", "changes_requested"],
+            "dest": "ready",
+            "roles": ["coordinator", "writer"],
+            "guards": ["has_text"],
+            "label": N_("Mark as ready"),
+        },
+        {
+            "trigger": "request_changes",
+            "source": ["ready"],
+            "dest": "changes_requested",
+            "roles": ["coordinator", "mentor"],
+            "guards": [],
+            "label": N_("Request changes"),
+        },
+        {
+            "trigger": "approve",
+            "source": ["ready"],
+            "dest": "approved",
+            "roles": ["coordinator", "mentor"],
+            "guards": [],
+            "label": N_("Approve"),
+        },
+        {
+            # An edit to a section that was ready or approved reopens it.
+            "trigger": "reopen",
+            "source": ["ready", "approved"],
+            "dest": "drafting",
+            "roles": ["coordinator", "writer"],
+            "guards": [],
+            "label": N_("Reopen"),
+        },
+    ],
+}
+
+SECTION_DEFINITIONS: dict[int, dict[str, Any]] = {1: SECTION_V1}
+
 #: Every version ever used, so that no proposal is stranded by a change.
 PROPOSAL_DEFINITIONS: dict[int, dict[str, Any]] = {1: PROPOSAL_V1}
 PROPOSAL_CURRENT = 1

@@ -1,0 +1,343 @@
+"""Routes for sections: the dashboard, assignment, the editor with autosave, history."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from proposals import consortium, sections
+from proposals.access import can, require, require_proposal
+from proposals.i18n import gettext as _
+from proposals.models import Membership, Proposal, Revision, Section, User
+from proposals.text import count_characters, render_html
+from proposals.web import current_user, db, flash, form, login_required, redirect, render, view
+from workflow import WorkflowError, section_workflow
+
+_WORDS = re.compile(r"\s+|\w+|[^\w\s]")
+
+
+def _proposal(request: Request) -> Proposal:
+    proposal = consortium.load_proposal(db(request), request.path_params["pid"])
+    proposal = require_proposal(current_user(request), proposal)
+    if not proposal.sections:  # proposals started before sections existed
+        sections.create_sections(proposal, _profile(request, proposal))
+        db(request).flush()
+    return proposal
+
+
+def _profile(request: Request, proposal: Proposal):  # type: ignore[no-untyped-def]
+    from proposals.actions import profile_for
+
+    return profile_for(db(request), proposal)
+
+
+def _section(request: Request, proposal: Proposal) -> Section:
+    section = next((s for s in proposal.sections if s.key == request.path_params["key"]), None)
+    if section is None:
+        raise HTTPException(status_code=404)
+    return section
+
+
+def _url(proposal: Proposal, section: Section | None = None, tail: str = "") -> str:
+    base = f"/proposals/{proposal.public_id}/sections"
+    return f"{base}/{section.key}{tail}" if section else base
+
+
+@view
+@login_required
+def dashboard(request: Request) -> Response:
+    proposal = _proposal(request)
+    user = current_user(request)
+    active = [p for p in proposal.partners if p.status == "active"]
+    members: dict[int, list[User]] = {}
+    for membership in db(request).scalars(
+        select(Membership)
+        .where(Membership.organisation_id.in_([p.organisation_id for p in active] or [-1]))
+        .options(selectinload(Membership.user))
+    ):
+        members.setdefault(membership.organisation_id, []).append(membership.user)
+    rows = [(s, count_characters(s.text)) for s in proposal.sections]
+    done = sum(1 for s in proposal.sections if s.status in ("ready", "approved"))
+    return render(
+        request,
+        "sections/dashboard.html",
+        {
+            "proposal": proposal,
+            "rows": rows,
+            "done": done,
+            "total": len(proposal.sections),
+            "partners": active,
+            "members": members,
+            "can_assign": can(user, "assign", proposal.sections[0]) if proposal.sections else False,
+            "labels": section_workflow().labels,
+            "today": date.today(),
+        },
+    )
+
+
+def _parse_date(value: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(status_code=400) from None
+
+
+@view
+@login_required
+def assign(request: Request) -> Response:
+    proposal = _proposal(request)
+    section = _section(request, proposal)
+    user = current_user(request)
+    require(user, "assign", section)
+    data = form(request)
+    partner = next(
+        (
+            p
+            for p in proposal.partners
+            if p.public_id == data.get("partner") and p.status == "active"
+        ),
+        None,
+    )
+    assignee = None
+    if partner is not None and str(data.get("assignee") or "").isdigit():
+        assignee = db(request).scalar(
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(
+                User.id == int(str(data.get("assignee"))),
+                Membership.organisation_id == partner.organisation_id,
+            )
+        )
+    try:
+        due = _parse_date(str(data.get("due_date") or ""))
+    except HTTPException:
+        flash(request, _("Enter a date as YYYY-MM-DD."), "error")
+        return redirect(request, _url(proposal))
+    sections.assign(db(request), user, section, partner, assignee, due)
+    flash(request, _("“%(title)s” is assigned.", title=section.title))
+    return redirect(request, _url(proposal))
+
+
+@view
+@login_required
+def editor(request: Request) -> Response:
+    proposal = _proposal(request)
+    section = _section(request, proposal)
+    user = current_user(request)
+    workflow = section_workflow()
+    role = "coordinator" if can(user, "assign", section) else "writer"
+    options = []
+    if can(user, "edit_text", section):
+        guards = {"has_text": lambda: _has_text(section)}
+        with workflow.bind(sections._StatusRow(section.status), role, guards) as bound:
+            options = [o for o in bound.options() if o.trigger in ("mark_ready", "reopen")]
+    return render(
+        request,
+        "sections/edit.html",
+        {
+            "proposal": proposal,
+            "section": section,
+            "can_edit": can(user, "edit_text", section),
+            "count": count_characters(section.text),
+            "preview": render_html(section.text),
+            "labels": workflow.labels,
+            "options": options,
+        },
+    )
+
+
+def _has_text(section: Section):  # type: ignore[no-untyped-def]
+    from workflow import GuardResult
+
+    if section.text.strip():
+        return GuardResult(True)
+    return GuardResult(False, (_("Write something first."),))
+
+
+@view
+@login_required
+def save(request: Request) -> Response:
+    """Autosave (JSON for the editor's script) and the plain "Save" button (a redirect)."""
+    proposal = _proposal(request)
+    section = _section(request, proposal)
+    user = current_user(request)
+    require(user, "edit_text", section)
+    data = form(request)
+    wants_json = "application/json" in request.headers.get("accept", "")
+    base_raw = str(data.get("base") or "")
+    text = data.get("text")
+    if not base_raw.isdigit() or not isinstance(text, str):
+        return _refusal(
+            request, proposal, section, _("The editor sent an incomplete save."), wants_json
+        )
+    try:
+        result = sections.save(
+            request.app.state.sessionmaker, section.id, user.id, text, int(base_raw)
+        )
+    except sections.SaveRefused as exc:
+        return _refusal(request, proposal, section, str(exc), wants_json)
+    if wants_json:
+        return JSONResponse(
+            {
+                "kind": result.kind,
+                "number": result.number,
+                "text": result.text,
+                "conflict": result.conflict_number,
+                "count": count_characters(result.text),
+                "preview": render_html(result.text),
+            }
+        )
+    if result.kind == "conflict":
+        flash(
+            request,
+            _(
+                "Someone else changed the same words. Your text is kept in the history "
+                "as revision %(n)s: compare and merge it by hand.",
+                n=result.conflict_number,
+            ),
+            "error",
+        )
+        return redirect(request, _url(proposal, section, f"/history?a={result.number}"))
+    flash(request, _("Saved."))
+    return redirect(request, _url(proposal, section))
+
+
+def _refusal(
+    request: Request, proposal: Proposal, section: Section, message: str, wants_json: bool
+) -> Response:
+    if wants_json:
+        return JSONResponse({"kind": "refused", "message": message}, status_code=409)
+    flash(request, message, "error")
+    return redirect(request, _url(proposal, section))
+
+
+@view
+@login_required
+def state(request: Request) -> Response:
+    proposal = _proposal(request)
+    section = _section(request, proposal)
+    user = current_user(request)
+    require(user, "edit_text", section)
+    role = "coordinator" if can(user, "assign", section) else "writer"
+    trigger = str(form(request).get("trigger") or "")
+    if trigger not in ("mark_ready", "reopen") or form(request).get("state") != section.status:
+        flash(
+            request, _("Someone else changed this section a moment ago; nothing was done."), "error"
+        )
+        return redirect(request, _url(proposal, section))
+    try:
+        sections.move(db(request), section, role, user.id, trigger)
+    except WorkflowError:
+        flash(request, _("Write something first."), "error")
+    return redirect(request, _url(proposal, section))
+
+
+def word_diff(old: str, new: str) -> list[tuple[str, str]]:
+    """The differences between two texts, word by word: (op, text) with op in ' ', '-', '+'."""
+    a, b = _WORDS.findall(old), _WORDS.findall(new)
+    out: list[tuple[str, str]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.append((" ", "".join(a[i1:i2])))
+        if op in ("delete", "replace"):
+            out.append(("-", "".join(a[i1:i2])))
+        if op in ("insert", "replace"):
+            out.append(("+", "".join(b[j1:j2])))
+    return out
+
+
+@view
+@login_required
+def history(request: Request) -> Response:
+    proposal = _proposal(request)
+    section = _section(request, proposal)
+    revisions = list(
+        db(request).scalars(
+            select(Revision)
+            .where(Revision.section_id == section.id)
+            .options(selectinload(Revision.author))
+            .order_by(Revision.number.desc())
+        )
+    )
+    by_number = {r.number: r for r in revisions}
+    params = request.query_params
+    a = _number(params.get("a"), by_number)
+    b = _number(params.get("b"), by_number) or section.current_number
+    diff = None
+    if a is not None and b in by_number:
+        older, newer = sorted((a, b))
+        diff = word_diff(by_number[older].text, by_number[newer].text)
+    return render(
+        request,
+        "sections/history.html",
+        {
+            "proposal": proposal,
+            "section": section,
+            "revisions": revisions,
+            "a": a,
+            "b": b,
+            "diff": diff,
+            "can_edit": can(current_user(request), "edit_text", section),
+        },
+    )
+
+
+def _number(raw: str | None, known: dict[int, Revision]) -> int | None:
+    if raw and raw.isdigit() and int(raw) in known:
+        return int(raw)
+    return None
+
+
+@view
+@login_required
+def restore(request: Request) -> Response:
+    proposal = _proposal(request)
+    section = _section(request, proposal)
+    user = current_user(request)
+    require(user, "edit_text", section)
+    number = str(form(request).get("number") or "")
+    revision = (
+        db(request).scalar(
+            select(Revision).where(
+                Revision.section_id == section.id, Revision.number == int(number or -1)
+            )
+        )
+        if number.isdigit()
+        else None
+    )
+    if revision is None:
+        raise HTTPException(status_code=404)
+    result = sections.save(
+        request.app.state.sessionmaker,
+        section.id,
+        user.id,
+        revision.text,
+        section.current_number,
+        kind="restore",
+    )
+    flash(
+        request,
+        _("Revision %(n)s is restored as revision %(m)s.", n=revision.number, m=result.number),
+    )
+    return redirect(request, _url(proposal, section))
+
+
+routes = [
+    Route("/proposals/{pid}/sections", dashboard, name="sections"),
+    Route("/proposals/{pid}/sections/{key}", editor, name="section"),
+    Route("/proposals/{pid}/sections/{key}/assign", assign, methods=["POST"]),
+    Route("/proposals/{pid}/sections/{key}/save", save, methods=["POST"], name="save_section"),
+    Route("/proposals/{pid}/sections/{key}/state", state, methods=["POST"]),
+    Route("/proposals/{pid}/sections/{key}/history", history, name="section_history"),
+    Route("/proposals/{pid}/sections/{key}/restore", restore, methods=["POST"]),
+]

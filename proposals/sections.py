@@ -1,0 +1,258 @@
+"""Sections: created from the call profile, assigned to partners, saved without losing text.
+
+"Nothing typed is lost": every save names the revision it was based on. If
+someone saved in between, the texts are merged three-way, word by word; a
+clean merge is saved as a merge revision, and overlapping edits are saved as
+a conflict revision (the writer's text, kept in full) for the writer to
+resolve. A save is acknowledged only after its transaction committed.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import date
+
+import merge3
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
+
+from proposals.calls.schema import CallProfile
+from proposals.forms import clean_text
+from proposals.models import Partner, Proposal, Revision, Section, StatusChange, User, utcnow
+from workflow import GuardResult, section_workflow
+
+MAX_TEXT = 200_000  # characters; far above any funder's limit, far below trouble
+SAVE_ATTEMPTS = 8
+_TOKENS = re.compile(r"\s+|\w+|[^\w\s]", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What happened to a save: ``save``, ``merge``, ``conflict`` or ``unchanged``."""
+
+    kind: str
+    number: int  # the section's current revision after the save
+    text: str  # the section's current text after the save
+    conflict_number: int | None = None  # the revision holding the writer's text on conflict
+
+
+class SaveRefused(Exception):
+    """The save cannot be taken (e.g. a base revision that does not exist)."""
+
+
+def merge_texts(base: str, mine: str, theirs: str) -> tuple[str, bool]:
+    """Merge ``mine`` and ``theirs`` (both edited from ``base``) word by word.
+
+    Returns the merged text and whether they overlapped (a conflict); on a
+    conflict the text returned is ``theirs``, unchanged.
+    """
+    merger = merge3.Merge3(_TOKENS.findall(base), _TOKENS.findall(mine), _TOKENS.findall(theirs))
+    out: list[str] = []
+    for region in merger.merge_regions():
+        kind = region[0]
+        if kind == "unchanged":
+            out += merger.base[region[1] : region[2]]
+        elif kind in ("a", "same"):
+            out += merger.a[region[1] : region[2]]
+        elif kind == "b":
+            out += merger.b[region[1] : region[2]]
+        else:
+            return theirs, True
+    return "".join(out), False
+
+
+def create_sections(proposal: Proposal, profile: CallProfile) -> None:
+    """The sections the call asks for, in the call's order, in the call's language."""
+    for position, spec in enumerate(profile.sections):
+        proposal.sections.append(
+            Section(
+                key=spec.key,
+                title=spec.title.get(profile.language),
+                guidance=spec.guidance.get(profile.language),
+                char_limit=spec.char_limit,
+                required=spec.required,
+                position=position,
+            )
+        )
+
+
+def _clean(text: str) -> str:
+    text = str(clean_text(text.replace("\r\n", "\n")))
+    if len(text) > MAX_TEXT:
+        raise SaveRefused(f"text longer than {MAX_TEXT} characters")
+    return text
+
+
+def save(
+    factory: sessionmaker[Session],
+    section_id: int,
+    user_id: int,
+    text: str,
+    base: int,
+    kind: str = "save",
+) -> SaveResult:
+    """Store a save in its own short transaction, retried when another save got there first.
+
+    The caller has checked access. The result is committed when this returns.
+    """
+    text = _clean(text)
+    for attempt in range(SAVE_ATTEMPTS):
+        try:
+            with factory() as session, session.begin():
+                return _save_once(session, section_id, user_id, text, base, kind)
+        except (IntegrityError, OperationalError, StaleDataError):
+            # Another save took the next revision number, or SQLite was busy: read again.
+            time.sleep(0.01 * (attempt + 1))
+    raise SaveRefused("the section is too busy; try again")
+
+
+def _save_once(
+    session: Session, section_id: int, user_id: int, text: str, base: int, kind: str
+) -> SaveResult:
+    query = select(Section).where(Section.id == section_id)
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        query = query.with_for_update()
+    section = session.scalars(query).one()
+    current = section.current_number
+    if base < 0 or base > section.last_number:
+        raise SaveRefused(f"revision {base} does not exist for this section")
+    if base == current:
+        if text == section.text:
+            return SaveResult("unchanged", current, text)
+        number = _add(session, section, user_id, text, kind, base, make_current=True)
+        return SaveResult(kind, number, text)
+    base_text = session.scalar(
+        select(Revision.text).where(Revision.section_id == section_id, Revision.number == base)
+    )
+    merged, conflict = merge_texts(base_text or "", text, section.text)
+    if merged == section.text and not conflict:
+        return SaveResult("unchanged", current, merged)
+    # The writer's own text is always kept verbatim, so that every acknowledged save
+    # can be found again; a clean merge then becomes the current text.
+    mine = _add(
+        session,
+        section,
+        user_id,
+        text,
+        "conflict" if conflict else "save",
+        base,
+        make_current=False,
+    )
+    if conflict:
+        return SaveResult("conflict", current, section.text, conflict_number=mine)
+    number = _add(session, section, user_id, merged, "merge", current, make_current=True)
+    return SaveResult("merge", number, merged)
+
+
+def _add(
+    session: Session,
+    section: Section,
+    user_id: int,
+    text: str,
+    kind: str,
+    parent: int,
+    make_current: bool,
+) -> int:
+    """Append a revision; when ``make_current``, it becomes the section's text."""
+    number = section.last_number + 1
+    session.add(
+        Revision(
+            section_id=section.id,
+            number=number,
+            parent_number=parent,
+            text=text,
+            kind=kind,
+            author_id=user_id,
+        )
+    )
+    values: dict[str, object] = {"last_number": number}
+    if make_current:
+        values |= {
+            "current_number": number,
+            "text": text,
+            "updated_at": utcnow(),
+            "updated_by_id": user_id,
+        }
+    # Conditional on the counter read, so two savers can never both move it on.
+    moved = session.execute(
+        update(Section)
+        .where(Section.id == section.id, Section.last_number == section.last_number)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        raise StaleDataError("the section moved on")
+    session.flush()
+    # Already written by the UPDATE above: tell the ORM without marking them dirty.
+    set_committed_value(section, "last_number", number)
+    if make_current:
+        set_committed_value(section, "current_number", number)
+        set_committed_value(section, "text", text)
+        _reopen_if_needed(session, section, user_id)
+    return number
+
+
+def _reopen_if_needed(session: Session, section: Section, user_id: int) -> None:
+    """Writing starts a section; an edit to a ready or approved one reopens it."""
+    trigger = {
+        "unassigned": "start_writing",
+        "assigned": "start_writing",
+        "ready": "reopen",
+        "approved": "reopen",
+    }.get(section.status)
+    if trigger:
+        move(session, section, "writer", user_id, trigger)
+
+
+def move(session: Session, section: Section, role: str, user_id: int, trigger: str) -> str:
+    """Fire a section trigger as ``role``; audit it on the proposal; return the new state."""
+    before = section.status
+    guards = {"has_text": lambda: GuardResult(bool(section.text.strip()), ("empty",))}
+    row = _StatusRow(before)
+    with section_workflow().bind(row, role, guards) as bound:
+        bound.fire(trigger)
+    session.execute(
+        update(Section)
+        .where(Section.id == section.id, Section.status == before)
+        .values(status=row.status)
+        .execution_options(synchronize_session=False)
+    )
+    set_committed_value(section, "status", row.status)
+    session.add(
+        StatusChange(
+            proposal_id=section.proposal_id,
+            actor_id=user_id,
+            trigger=f"section.{trigger}",
+            source=before,
+            dest=row.status,
+            role=role,
+            detail=section.title[:500],
+        )
+    )
+    return row.status
+
+
+@dataclass
+class _StatusRow:
+    status: str
+
+
+def assign(
+    session: Session,
+    user: User,
+    section: Section,
+    partner: Partner | None,
+    assignee: User | None,
+    due: date | None,
+) -> None:
+    """The coordinator gives a section to a partner (and a person) with a due date."""
+    section.partner_id = partner.id if partner else None
+    section.assignee_id = assignee.id if assignee else None
+    section.due_date = due
+    if partner is not None and section.status == "unassigned":
+        move(session, section, "coordinator", user.id, "assign")

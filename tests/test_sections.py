@@ -1,0 +1,210 @@
+"""Sections: created from the call, assigned, saved without losing text, history, access."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from proposals.models import Revision, Section
+from proposals.sections import merge_texts
+from tests.conftest import csrf, post
+from tests.consortium_helpers import Consortium, consortium, flashes, person, start_proposal
+
+PARTNER_ROW = re.compile(r'<option value="([\w-]+)"[^>]*>Frivillig</option>')
+
+
+def _setup(app, db) -> tuple[Consortium, str]:  # type: ignore[no-untyped-def]
+    """A consortium whose first section is assigned to the Norwegian partner."""
+    team = consortium(app, db)
+    page = team.lead.client.get(f"/proposals/{team.pid}/sections").text
+    partner_id = PARTNER_ROW.search(page).group(1)
+    response = post(
+        team.lead.client,
+        f"/proposals/{team.pid}/sections/streszczenie/assign",
+        {"partner": partner_id, "due_date": "2027-01-15"},
+    )
+    assert "is assigned" in " ".join(flashes(response))
+    return team, f"/proposals/{team.pid}/sections/streszczenie"
+
+
+def _save(client: TestClient, url: str, text: str, base: int):  # type: ignore[no-untyped-def]
+    token = csrf(client, url)
+    return client.post(
+        url + "/save",
+        data={"csrf_token": token, "base": str(base), "text": text},
+        headers={"Accept": "application/json"},
+    )
+
+
+def _section(db, pid_key: str) -> Section:  # type: ignore[no-untyped-def]
+    db.expire_all()
+    return db.scalar(select(Section).where(Section.key == pid_key))
+
+
+def test_sections_come_from_the_call_in_order_with_limits(app, db):
+    team = consortium(app, db)
+    page = team.lead.client.get(f"/proposals/{team.pid}/sections").text
+    titles = re.findall(r'sections/[\w-]+">([^<]+)</a>', page)
+    assert titles[:3] == [
+        "Streszczenie projektu",
+        "Uzasadnienie potrzeby realizacji projektu",
+        "Cele projektu",
+    ]
+    assert "0 / 1,500" in page
+
+
+def test_only_the_coordinator_assigns(app, db):
+    team, url = _setup(app, db)
+    response = post(team.partner.client, url + "/assign", {"partner": ""})
+    assert response.status_code == 403
+    assert _section(db, "streszczenie").partner_id is not None
+
+
+def test_writer_saves_and_the_text_is_current(app, db):
+    team, url = _setup(app, db)
+    reply = _save(team.partner.client, url, "Pierwszy akapit.", 0).json()
+    assert reply["kind"] == "save" and reply["number"] == 1 and reply["count"] == 16
+    section = _section(db, "streszczenie")
+    assert section.text == "Pierwszy akapit." and section.status == "drafting"
+
+
+def test_stale_save_is_merged_and_both_texts_are_kept(app, db):
+    team, url = _setup(app, db)
+    _save(team.partner.client, url, "Para one.\n\nPara two.", 0)
+    _save(team.lead.client, url, "Para one. Anna adds.\n\nPara two.", 1)
+    reply = _save(team.partner.client, url, "Para one.\n\nPara two. Ola adds.", 1).json()
+    assert reply["kind"] == "merge"
+    assert reply["text"] == "Para one. Anna adds.\n\nPara two. Ola adds."
+    texts = {r.text for r in db.scalars(select(Revision))}
+    assert "Para one.\n\nPara two. Ola adds." in texts  # the writer's own text, verbatim
+
+
+def test_overlapping_edits_are_a_conflict_and_nothing_is_lost(app, db):
+    team, url = _setup(app, db)
+    _save(team.partner.client, url, "Para one.", 0)
+    _save(team.lead.client, url, "Para uno.", 1)
+    reply = _save(team.partner.client, url, "Para eins.", 1).json()
+    assert reply["kind"] == "conflict"
+    assert reply["text"] == "Para uno."  # the current text stays
+    conflict = db.scalar(select(Revision).where(Revision.kind == "conflict"))
+    assert conflict.text == "Para eins." and conflict.number == reply["conflict"]
+    assert _section(db, "streszczenie").text == "Para uno."
+    history = team.partner.client.get(url + "/history").text
+    assert "Para eins." in history and "conflict" in history
+
+
+def test_history_compare_and_restore(app, db):
+    team, url = _setup(app, db)
+    _save(team.partner.client, url, "Alpha beta.", 0)
+    _save(team.partner.client, url, "Alpha gamma.", 1)
+    page = team.partner.client.get(url + "/history?a=1&b=2").text
+    assert "<del>beta</del>" in page and "<ins>gamma</ins>" in page
+    response = post(team.partner.client, url + "/restore", {"number": "1"})
+    assert "Revision 1 is restored as revision 3." in flashes(response)
+    assert _section(db, "streszczenie").text == "Alpha beta."
+    assert db.scalar(select(Revision).where(Revision.number == 3)).kind == "restore"
+
+
+def test_writer_of_another_partner_and_outsiders_cannot_save(app, db):
+    team, url = _setup(app, db)
+    other = person(app, db, "x@other.example", "Xavier", "Other NGO", "LT")
+    assert _save(other.client, url, "intrusion", 0).status_code == 404
+    other_pid = start_proposal(other, title="Other")
+    mine = f"/proposals/{other_pid}/sections/streszczenie"
+    # A real section id of another consortium under this consortium's URL is still refused.
+    assert _save(team.partner.client, mine, "intrusion", 0).status_code == 404
+    # The lead's writers may not write the partner's section unless coordinator.
+    assert _section(db, "streszczenie").current_number == 0
+
+
+def test_bad_input_is_refused_clearly_and_loses_nothing(app, db):
+    team, url = _setup(app, db)
+    _save(team.partner.client, url, "Kept text.", 0)
+    huge = _save(team.partner.client, url, "x" * 2_000_000, 1)
+    assert huge.status_code == 409 and "longer than" in huge.json()["message"]
+    future = _save(team.partner.client, url, "From the future.", 99)
+    assert future.status_code == 409 and "does not exist" in future.json()["message"]
+    nonsense = _save(team.partner.client, url, "x", "abc")  # type: ignore[arg-type]
+    assert nonsense.status_code == 409
+    controls = _save(team.partner.client, url, "Tab\tand\x00NUL\x07 bell", 1).json()
+    assert controls["text"] == "Tab\tandNUL bell"
+    assert _section(db, "streszczenie").text == "Tab\tandNUL bell"
+
+
+def test_an_edit_to_an_approved_section_reopens_it(app, db):
+    team, url = _setup(app, db)
+    _save(team.partner.client, url, "Done.", 0)
+    response = post(
+        team.partner.client, url + "/state", {"trigger": "mark_ready", "state": "drafting"}
+    )
+    assert _section(db, "streszczenie").status == "ready", flashes(response)
+    section = _section(db, "streszczenie")
+    section.status = "approved"
+    db.commit()
+    _save(team.partner.client, url, "Done, and more.", 1)
+    assert _section(db, "streszczenie").status == "drafting"
+
+
+def test_concurrent_saves_never_lose_an_acknowledged_text(app, db):
+    team, url = _setup(app, db)
+    writers: list[TestClient] = [team.partner.client, team.lead.client] * 3
+    acknowledged: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(writers))
+
+    def writer(client: TestClient, n: int) -> Callable[[], None]:
+        def run() -> None:
+            barrier.wait()
+            for i in range(6):
+                text = f"Writer {n} sentence {i}."
+                reply = _save(client, url, text, 0)
+                if reply.status_code == 200:
+                    with lock:
+                        acknowledged.append(text)
+
+        return run
+
+    threads = [threading.Thread(target=writer(c, n)) for n, c in enumerate(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    stored = {r.text for r in db.scalars(select(Revision))}
+    assert acknowledged and all(text in stored for text in acknowledged)
+    numbers = sorted(db.scalars(select(Revision.number)))
+    assert numbers == list(range(1, len(numbers) + 1))
+
+
+words = st.lists(
+    st.sampled_from(["alpha", "beta", "gamma", "delta", "eps"]), min_size=4, max_size=12
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    base=words,
+    left=st.text("xyz", min_size=1, max_size=5),
+    right=st.text("xyz", min_size=1, max_size=5),
+)
+def test_edits_in_different_places_merge_cleanly(base, left, right):
+    text = " ".join(base)
+    mine = left + " " + text  # an insertion at the start
+    theirs = text + " " + right  # an insertion at the end
+    merged, conflict = merge_texts(text, mine, theirs)
+    assert not conflict
+    assert merged == left + " " + text + " " + right
+
+
+@settings(max_examples=200, deadline=None)
+@given(base=words, a=st.sampled_from(["one", "two"]), b=st.sampled_from(["three", "four"]))
+def test_different_edits_of_the_same_word_conflict(base, a, b):
+    text = " ".join(base)
+    mine, theirs = text.replace(base[1], a, 1), text.replace(base[1], b, 1)
+    merged, conflict = merge_texts(text, mine, theirs)
+    assert conflict and merged == theirs

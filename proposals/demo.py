@@ -12,7 +12,15 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from proposals.models import Idea, IdeaInterest, Membership, Organisation, ProposalAccess, User
+from proposals.models import (
+    Idea,
+    IdeaInterest,
+    Membership,
+    Organisation,
+    Proposal,
+    ProposalAccess,
+    User,
+)
 from proposals.security import hash_password
 
 DEMO_PASSWORD = "engage-demo"  # noqa: S105 - printed on purpose, demo databases only
@@ -210,3 +218,47 @@ def _seed_consortium(
     from proposals import actions
 
     actions.fire(session, proposal, anna, "start_drafting", expected_state="partnership.inviting")
+    _seed_sections(session, proposal, users)
+
+
+SECTION_TEXTS = {
+    "streszczenie": (
+        "anna",
+        "Projekt **Baltic Volunteers Together** łączy małe organizacje z Gdańska, "
+        "Kristiansand i Kłajpedy. Przez 24 miesiące uczymy się od siebie, jak pozyskiwać "
+        "i zatrzymywać wolontariuszy, a liderzy lokalni przekazują tę wiedzę dalej.",
+    ),
+    "uzasadnienie": (
+        "anna",
+        "Małe stowarzyszenia na Pomorzu tracą wolontariuszy po pierwszym roku współpracy.\n\n"
+        "- brakuje im narzędzi do wdrażania nowych osób,\n"
+        "- rzadko korzystają z doświadczeń partnerów zagranicznych,\n"
+        "- nie mają czasu na szkolenia liderów.",
+    ),
+    "dzialania": (
+        "ola",
+        "1. Study visit to the volunteer academy in Kristiansand (spring 2027).\n"
+        "2. Three train-the-trainers workshops in Gdańsk, Kristiansand and Klaipėda.\n"
+        "3. A shared handbook on keeping volunteers, in Polish, Norwegian and Lithuanian.",
+    ),
+}
+
+
+def _seed_sections(session: Session, proposal: Proposal, users: dict[str, User]) -> None:
+    """Sections assigned to the partners, some partly written (in Polish, with diacritics)."""
+    from datetime import date
+
+    from proposals import sections
+
+    by_country = {p.organisation.country: p for p in proposal.partners}
+    owners = {"dzialania": "NO", "partnerstwo": "NO"}
+    for index, section in enumerate(proposal.sections):
+        partner = by_country[owners.get(section.key, "PL")]
+        assignee = users["ola"] if partner.organisation.country == "NO" else users["anna"]
+        due = date(2027, 1, 15 + index)
+        sections.assign(session, users["anna"], section, partner, assignee, due)
+    session.flush()
+    for section in proposal.sections:
+        if section.key in SECTION_TEXTS:
+            author, text = SECTION_TEXTS[section.key]
+            sections.save_in(session, section, users[author].id, text)

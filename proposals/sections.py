@@ -111,6 +111,11 @@ def save(
     raise SaveRefused("the section is too busy; try again")
 
 
+def save_in(session: Session, section: Section, user_id: int, text: str) -> SaveResult:
+    """Save within the caller's transaction (demo data, scripts): based on the current text."""
+    return _save_once(session, section.id, user_id, _clean(text), section.current_number, "save")
+
+
 def _save_once(
     session: Session, section_id: int, user_id: int, text: str, base: int, kind: str
 ) -> SaveResult:

@@ -23,6 +23,7 @@ from proposals.models import (
     Proposal,
     ProposalAccess,
     ProposalInvitation,
+    Section,
     User,
     utcnow,
 )
@@ -34,16 +35,19 @@ class ConsortiumError(Exception):
     """A consortium change that cannot be made; the message says why."""
 
 
-def load_proposal(session: Session, public_id: str) -> Proposal | None:
-    return session.scalar(
-        select(Proposal)
-        .where(Proposal.public_id == public_id)
-        .options(
-            selectinload(Proposal.partners).selectinload(Partner.organisation),
-            selectinload(Proposal.partners).selectinload(Partner.contact),
-            selectinload(Proposal.access).selectinload(ProposalAccess.user),
-        )
-    )
+def load_proposal(session: Session, public_id: str, with_sections: bool = False) -> Proposal | None:
+    """A proposal with its consortium (and its sections) loaded in a fixed number of queries."""
+    options = [
+        selectinload(Proposal.partners).selectinload(Partner.organisation),
+        selectinload(Proposal.partners).selectinload(Partner.contact),
+        selectinload(Proposal.access).selectinload(ProposalAccess.user),
+    ]
+    if with_sections:
+        options += [
+            selectinload(Proposal.sections).selectinload(Section.assignee),
+            selectinload(Proposal.sections).selectinload(Section.updated_by),
+        ]
+    return session.scalar(select(Proposal).where(Proposal.public_id == public_id).options(*options))
 
 
 def lead_of(proposal: Proposal) -> Partner:

@@ -25,7 +25,7 @@ _WORDS = re.compile(r"\s+|\w+|[^\w\s]")
 
 
 def _proposal(request: Request) -> Proposal:
-    proposal = consortium.load_proposal(db(request), request.path_params["pid"])
+    proposal = consortium.load_proposal(db(request), request.path_params["pid"], with_sections=True)
     proposal = require_proposal(current_user(request), proposal)
     if not proposal.sections:  # proposals started before sections existed
         sections.create_sections(proposal, _profile(request, proposal))

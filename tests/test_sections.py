@@ -208,3 +208,52 @@ def test_different_edits_of_the_same_word_conflict(base, a, b):
     mine, theirs = text.replace(base[1], a, 1), text.replace(base[1], b, 1)
     merged, conflict = merge_texts(text, mine, theirs)
     assert conflict and merged == theirs
+
+
+def _queries(app, client: TestClient, url: str) -> int:  # type: ignore[no-untyped-def]
+    from sqlalchemy import event
+
+    count = 0
+
+    def counter(*_args: object) -> None:
+        nonlocal count
+        count += 1
+
+    event.listen(app.state.engine, "before_cursor_execute", counter)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(app.state.engine, "before_cursor_execute", counter)
+    return count
+
+
+def test_dashboard_and_section_page_queries_do_not_grow_with_sections_or_revisions(app, db):
+    team, url = _setup(app, db)
+    dashboard = f"/proposals/{team.pid}/sections"
+    first = _section(db, "streszczenie")  # the same shape of data in both measurements
+    first.assignee_id, first.updated_by_id = team.partner.user.id, team.lead.user.id
+    db.commit()
+    small = (_queries(app, team.lead.client, dashboard), _queries(app, team.lead.client, url))
+    proposal_id = _section(db, "streszczenie").proposal_id
+    partner_id = _section(db, "streszczenie").partner_id
+    for n in range(50):
+        db.add(
+            Section(
+                proposal_id=proposal_id,
+                key=f"annex-{n}",
+                title=f"Annex {n}",
+                position=100 + n,
+                partner_id=partner_id,
+                assignee_id=team.partner.user.id,
+                updated_by_id=team.lead.user.id,
+            )
+        )
+    section = _section(db, "streszczenie")
+    db.add_all(
+        Revision(section_id=section.id, number=n, text=f"text {n}", author_id=team.lead.user.id)
+        for n in range(1, 5001)
+    )
+    section.current_number = section.last_number = 5000
+    db.commit()
+    large = (_queries(app, team.lead.client, dashboard), _queries(app, team.lead.client, url))
+    assert large == small

@@ -25,7 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, synonym
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -148,6 +148,8 @@ class OrganisationInvitation(Base):
     accepted_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL"), default=None
     )
+    # The name every e-mailed invitation shares, so one helper reads them all.
+    used_at = synonym("accepted_at")
 
     organisation: Mapped[Organisation] = relationship()
     invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])

@@ -27,6 +27,7 @@ from proposals.web import (
     db,
     flash,
     form,
+    invitation_from_link,
     login_required,
     redirect,
     render,
@@ -295,22 +296,7 @@ def invite_member(request: Request) -> Response:
 
 @view
 def join_organisation(request: Request) -> Response:
-    settings = request.app.state.settings
-    invitation_id = request.app.state.tokens.read(
-        "join", request.path_params["token"], settings.invitation_days * 86400
-    )
-    invitation = (
-        db(request).scalar(
-            select(OrganisationInvitation).where(OrganisationInvitation.public_id == invitation_id)
-        )
-        if isinstance(invitation_id, str)
-        else None
-    )
-    problem = None
-    if invitation is None or invitation.expires_at <= utcnow():
-        problem = _("This invitation link is not valid or has expired. Ask for a new one.")
-    elif invitation.accepted_at is not None:
-        problem = _("This invitation has already been used.")
+    invitation, problem = invitation_from_link(request, "join", OrganisationInvitation)
     if problem:
         return render(request, "organisations/join.html", {"problem": problem}, status_code=400)
     assert invitation is not None

@@ -40,6 +40,7 @@ from proposals.web import (
     db,
     flash,
     form,
+    invitation_from_link,
     login_required,
     redirect,
     render,
@@ -351,22 +352,7 @@ def _answer(request: Request, proposal: Proposal, partner: Partner, accept: bool
 
 @view
 def proposal_invitation(request: Request) -> Response:
-    settings = request.app.state.settings
-    invitation_id = request.app.state.tokens.read(
-        "proposal-invite", request.path_params["token"], settings.invitation_days * 86400
-    )
-    invitation = (
-        db(request).scalar(
-            select(ProposalInvitation).where(ProposalInvitation.public_id == invitation_id)
-        )
-        if isinstance(invitation_id, str)
-        else None
-    )
-    problem = None
-    if invitation is None or invitation.expires_at <= utcnow():
-        problem = _("This invitation link is not valid or has expired. Ask for a new one.")
-    elif invitation.used_at is not None:
-        problem = _("This invitation has already been used.")
+    invitation, problem = invitation_from_link(request, "proposal-invite", ProposalInvitation)
     if problem:
         return render(request, "proposals/join.html", {"problem": problem}, status_code=400)
     user = current_user(request)

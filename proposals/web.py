@@ -31,7 +31,7 @@ from starlette.templating import Jinja2Templates
 from proposals import i18n, mail
 from proposals.db import unit_of_work
 from proposals.forms import FormErrors, form_dict, validate
-from proposals.models import Membership, User
+from proposals.models import Membership, User, utcnow
 from proposals.security import csrf_token, session_fingerprint
 
 log = logging.getLogger("engage")
@@ -277,6 +277,32 @@ def login_required(handler: Handler) -> Handler:
         return handler(request)
 
     return wrapper
+
+
+def invitation_from_link(
+    request: Request, purpose: str, model: type[Any]
+) -> tuple[Any, str | None]:
+    """The invitation an e-mailed link names, or None with the reason it cannot be used.
+
+    ``model`` has ``public_id``, ``expires_at`` and ``used_at``; the token in the
+    path is signed for ``purpose`` and expires with the invitation.
+    """
+    settings = request.app.state.settings
+    invitation_id = request.app.state.tokens.read(
+        purpose, request.path_params["token"], settings.invitation_days * 86400
+    )
+    invitation = (
+        db(request).scalar(select(model).where(model.public_id == invitation_id))
+        if isinstance(invitation_id, str)
+        else None
+    )
+    if invitation is None or invitation.expires_at <= utcnow():
+        return None, i18n.gettext(
+            "This invitation link is not valid or has expired. Ask for a new one."
+        )
+    if invitation.used_at is not None:
+        return None, i18n.gettext("This invitation has already been used.")
+    return invitation, None
 
 
 MAX_PAGE = 10_000

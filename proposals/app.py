@@ -16,6 +16,7 @@ from proposals import (
     auth,
     directory,
     ideas,
+    notifications,
     organisations,
     pages,
     proposal_pages,
@@ -44,6 +45,7 @@ def create_app(settings: Settings, demo_accounts: list[dict[str, str]] | None = 
         *directory.routes,
         *proposal_pages.routes,
         *section_pages.routes,
+        *notifications.routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     middleware = [

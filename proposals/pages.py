@@ -91,6 +91,7 @@ def error_page(request: Request, status_code: int, detail: str | None = None) ->
         "title": str(title),
         "text": detail or str(text),
         "user": None,
+        "unread": 0,
         "flashes": [],
         "csrf_token": request.scope.get("session", {}).get("csrf", ""),
         "settings": request.app.state.settings,

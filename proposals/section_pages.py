@@ -6,6 +6,7 @@ import difflib
 import re
 from datetime import date
 
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from starlette.exceptions import HTTPException
@@ -13,10 +14,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from proposals import consortium, sections
+from proposals import comments, consortium, sections
 from proposals.access import can, require, require_proposal
+from proposals.forms import CleanText, Form, FormErrors, form_dict, validate
 from proposals.i18n import gettext as _
-from proposals.models import Membership, Proposal, Revision, Section, User
+from proposals.models import Comment, Membership, Proposal, Revision, Section, User
 from proposals.text import count_characters, render_html
 from proposals.web import current_user, db, flash, form, login_required, redirect, render, view
 from workflow import WorkflowError, section_workflow
@@ -152,6 +154,11 @@ def editor(request: Request) -> Response:
             "preview": render_html(section.text),
             "labels": workflow.labels,
             "options": options,
+            "threads": comments.threads(db(request), section),
+            "can_comment": comments.may_comment(user, proposal),
+            "people": [p.name for p in comments.participants(db(request), proposal)],
+            "values": {},
+            "errors": {},
         },
     )
 
@@ -332,6 +339,65 @@ def restore(request: Request) -> Response:
     return redirect(request, _url(proposal, section))
 
 
+class CommentForm(Form):
+    body: CleanText = Field(min_length=1, max_length=comments.MAX_BODY)
+    quote: CleanText = Field(default="", max_length=comments.MAX_QUOTE)
+    parent: str = Field(default="", max_length=40)
+
+
+@view
+@login_required
+def comment(request: Request) -> Response:
+    proposal = _proposal(request)
+    section = _section(request, proposal)
+    user = current_user(request)
+    if not comments.may_comment(user, proposal):
+        raise HTTPException(status_code=403)
+    url = _url(proposal, section)
+    try:
+        data = validate(CommentForm, form_dict(form(request)))
+    except FormErrors as exc:
+        flash(request, next(iter(exc.errors.values())), "error")
+        return redirect(request, url + "#comments")
+    parent = None
+    if data.parent:
+        parent = db(request).scalar(
+            select(Comment).where(
+                Comment.public_id == data.parent, Comment.section_id == section.id
+            )
+        )
+        if parent is None:
+            raise HTTPException(status_code=404)
+    comments.add(
+        db(request), user, proposal, section, data.body, data.quote, parent, link=url + "#comments"
+    )
+    flash(request, _("Your comment is posted."))
+    return redirect(request, url + "#comments")
+
+
+@view
+@login_required
+def resolve_comment(request: Request) -> Response:
+    proposal = _proposal(request)
+    section = _section(request, proposal)
+    if not comments.may_comment(current_user(request), proposal):
+        raise HTTPException(status_code=403)
+    thread = db(request).scalar(
+        select(Comment).where(
+            Comment.public_id == request.path_params["cid"],
+            Comment.section_id == section.id,
+            Comment.parent_id.is_(None),
+        )
+    )
+    if thread is None:
+        raise HTTPException(status_code=404)
+    thread.resolved = form(request).get("resolved") == "1"
+    flash(
+        request, _("The thread is resolved.") if thread.resolved else _("The thread is open again.")
+    )
+    return redirect(request, _url(proposal, section) + "#comments")
+
+
 routes = [
     Route("/proposals/{pid}/sections", dashboard, name="sections"),
     Route("/proposals/{pid}/sections/{key}", editor, name="section"),
@@ -340,4 +406,6 @@ routes = [
     Route("/proposals/{pid}/sections/{key}/state", state, methods=["POST"]),
     Route("/proposals/{pid}/sections/{key}/history", history, name="section_history"),
     Route("/proposals/{pid}/sections/{key}/restore", restore, methods=["POST"]),
+    Route("/proposals/{pid}/sections/{key}/comments", comment, methods=["POST"]),
+    Route("/proposals/{pid}/sections/{key}/comments/{cid}", resolve_comment, methods=["POST"]),
 ]

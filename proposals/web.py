@@ -115,8 +115,10 @@ def render(
 ) -> Response:
     """Render the full page, or ``fragment`` when htmx asks for part of it."""
     name = fragment if fragment and is_htmx(request) else template
+    user = getattr(request.state, "user", None)
     ctx: dict[str, Any] = {
-        "user": getattr(request.state, "user", None),
+        "user": user,
+        "unread": _unread(request, user),
         "csrf_token": csrf_token(request),
         "flashes": pop_flashes(request) if name == template else [],
         "settings": request.app.state.settings,
@@ -165,6 +167,14 @@ def render_form(
         {"values": values, "errors": errors, **context},
         status_code=422 if errors else 200,
     )
+
+
+def _unread(request: Request, user: User | None) -> int:
+    if user is None or getattr(request.state, "db", None) is None:
+        return 0
+    from proposals.notifications import unread_count
+
+    return unread_count(request.state.db, user)
 
 
 def redirect(request: Request, url: str) -> Response:

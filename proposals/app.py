@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -24,6 +26,7 @@ from proposals import (
 )
 from proposals.calls import routes as calls
 from proposals.db import make_engine, make_sessionmaker
+from proposals.live import Broker
 from proposals.security import CSRFMiddleware, SecurityHeadersMiddleware, Tokens
 from proposals.settings import Settings, load_settings
 from proposals.web import make_templates
@@ -60,13 +63,22 @@ def create_app(settings: Settings, demo_accounts: list[dict[str, str]] | None = 
         ),
         Middleware(CSRFMiddleware, on_failure=pages.csrf_failure),
     ]
+    broker = Broker(engine)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        await broker.close()
+
     app = Starlette(
         routes=routes,
         middleware=middleware,
+        lifespan=lifespan,
         exception_handlers={HTTPException: pages.http_exception, Exception: pages.server_error},
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.broker = broker
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.tokens = Tokens(settings.secret_key)
     app.state.demo_accounts = demo_accounts or []

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import difflib
+import json
 import re
+from collections.abc import AsyncIterator
 from datetime import date
 
 from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from sse_starlette.sse import EventSourceResponse
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from proposals import comments, consortium, sections
+from proposals import comments, consortium, live, sections
 from proposals.access import can, require, require_proposal
 from proposals.forms import CleanText, Form, FormErrors, form_dict, validate
 from proposals.i18n import gettext as _
@@ -193,6 +197,7 @@ def save(request: Request) -> Response:
         )
     except sections.SaveRefused as exc:
         return _refusal(request, proposal, section, str(exc), wants_json)
+    _announce(request, section, result)
     if wants_json:
         return JSONResponse(
             {
@@ -332,6 +337,7 @@ def restore(request: Request) -> Response:
         section.current_number,
         kind="restore",
     )
+    _announce(request, section, result)
     flash(
         request,
         _("Revision %(n)s is restored as revision %(m)s.", n=revision.number, m=result.number),
@@ -398,6 +404,55 @@ def resolve_comment(request: Request) -> Response:
     return redirect(request, _url(proposal, section) + "#comments")
 
 
+async def _stream(
+    broker: live.Broker, topic: str, user_id: int, name: str
+) -> AsyncIterator[dict[str, str]]:
+    """Presence and "newer version" events for one open editor, until it disconnects."""
+    me = {"type": "here", "user_id": user_id, "name": name}
+    async with broker.subscribe(topic) as queue:
+        await broker.publish_async(topic, me)
+        yield {"event": "presence", "data": json.dumps(broker.presence(topic, user_id))}
+        try:
+            while True:
+                try:
+                    message = await asyncio.wait_for(queue.get(), live.HEARTBEAT_SECONDS)
+                except TimeoutError:
+                    await broker.publish_async(topic, me)
+                    continue
+                if message.get("type") == "saved" and message.get("user_id") != user_id:
+                    saved = {"number": message.get("number"), "by": message.get("name")}
+                    yield {"event": "saved", "data": json.dumps(saved)}
+                yield {"event": "presence", "data": json.dumps(broker.presence(topic, user_id))}
+        finally:
+            # The stream is being cancelled: announce the leave without awaiting it.
+            left = {"type": "left", "user_id": user_id, "name": name}
+            asyncio.get_running_loop().run_in_executor(None, broker.publish, topic, left)
+
+
+@view
+@login_required
+def events(request: Request) -> Response:
+    """Server-sent events for the section editor (presence, newer versions)."""
+    proposal = _proposal(request)
+    section = _section(request, proposal)
+    user = current_user(request)
+    return EventSourceResponse(
+        _stream(request.app.state.broker, section.public_id, user.id, user.name),
+        ping=15,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _announce(request: Request, section: Section, result: sections.SaveResult) -> None:
+    """Tell the section's open editors about a new current text (after the commit)."""
+    if result.kind in ("save", "merge", "restore"):
+        user = current_user(request)
+        request.app.state.broker.publish(
+            section.public_id,
+            {"type": "saved", "user_id": user.id, "name": user.name, "number": result.number},
+        )
+
+
 routes = [
     Route("/proposals/{pid}/sections", dashboard, name="sections"),
     Route("/proposals/{pid}/sections/{key}", editor, name="section"),
@@ -405,6 +460,7 @@ routes = [
     Route("/proposals/{pid}/sections/{key}/save", save, methods=["POST"], name="save_section"),
     Route("/proposals/{pid}/sections/{key}/state", state, methods=["POST"]),
     Route("/proposals/{pid}/sections/{key}/history", history, name="section_history"),
+    Route("/proposals/{pid}/sections/{key}/events", events, name="section_events"),
     Route("/proposals/{pid}/sections/{key}/restore", restore, methods=["POST"]),
     Route("/proposals/{pid}/sections/{key}/comments", comment, methods=["POST"]),
     Route("/proposals/{pid}/sections/{key}/comments/{cid}", resolve_comment, methods=["POST"]),

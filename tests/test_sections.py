@@ -68,6 +68,8 @@ def test_only_the_coordinator_assigns(app, db):
 
 def test_writer_saves_and_the_text_is_current(app, db):
     team, url = _setup(app, db)
+    page = team.partner.client.get(url)
+    assert page.status_code == 200 and 'name="base" value="0"' in page.text
     reply = _save(team.partner.client, url, "Pierwszy akapit.", 0).json()
     assert reply["kind"] == "save" and reply["number"] == 1 and reply["count"] == 16
     section = _section(db, "streszczenie")

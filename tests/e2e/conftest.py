@@ -40,15 +40,19 @@ def free_port() -> int:
 class Server:
     """``engage serve`` (or ``engage demo``) in a subprocess, stopped at the end."""
 
-    def __init__(self, workdir: Path, command: str = "serve") -> None:
+    def __init__(
+        self, workdir: Path, command: str = "serve", database_url: str | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
             **os.environ,
-            "DATABASE_URL": f"sqlite:///{workdir / 'journey.db'}",
+            "DATABASE_URL": database_url or f"sqlite:///{workdir / 'journey.db'}",
             "ENGAGE_INSTANCE_DIR": str(workdir / "instance"),
             "ENGAGE_BASE_URL": self.url,
             "ENGAGE_ENV": "development",
+            # Shared by every process, as in production behind a load balancer.
+            "SECRET_KEY": "journey-secret-" + "k" * 40,
         }
         self.log = (workdir / "server.log").open("w")
         self.process = subprocess.Popen(

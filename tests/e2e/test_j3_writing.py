@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Server
 from tests.e2e.journey import exactly
+
+SAVED = re.compile(r"^\s*Saved")  # "Saved" or "Saved, merged with ..." (not "... saved by")
 
 
 @pytest.fixture
@@ -59,12 +62,12 @@ def test_j3_writing_together(demo, new_page) -> None:
     open_section(ola, "Cele projektu")
     text = ola.get_by_label(exactly("Text"))
     text.fill("Celem projektu jest wzmocnienie małych organizacji.")
-    expect(ola.get_by_role("status").filter(has_text="Saved")).to_be_visible(timeout=10_000)
+    expect(ola.get_by_role("status").filter(has_text=SAVED)).to_be_visible(timeout=10_000)
     expect(ola.locator("#counter")).to_contain_text("/ 2,000")
     text.fill("x" * 2001)
     expect(ola.locator("#counter")).to_contain_text("over the limit")
     text.fill("Celem projektu jest wzmocnienie małych organizacji.")
-    expect(ola.get_by_role("status").filter(has_text="Saved")).to_be_visible(timeout=10_000)
+    expect(ola.get_by_role("status").filter(has_text=SAVED)).to_be_visible(timeout=10_000)
 
     # 3. Two writers in the same section at once.
     open_section(anna, "Cele projektu")
@@ -75,7 +78,8 @@ def test_j3_writing_together(demo, new_page) -> None:
     ola_text.press("Home")
     ola_text.type("Ola writes about Kristiansand. ")
     for page in (anna, ola):
-        expect(page.get_by_role("status")).to_contain_text("Saved", timeout=15_000)
+        saved = page.get_by_role("status").filter(has_text=SAVED)
+        expect(saved).to_be_visible(timeout=15_000)
     anna.get_by_role("link", name=exactly("History")).click()
     history = anna.locator("main")
     expect(history).to_contain_text("Anna Kowalska")
@@ -85,3 +89,11 @@ def test_j3_writing_together(demo, new_page) -> None:
     page_text = anna.locator("main").inner_text()
     for sentence in ("Anna dopisuje zdanie o Gdańsku.", "Ola writes about Kristiansand."):
         assert sentence in page_text
+
+    # 4. Someone else's edit shows up for a writer who has the section open, without reloading.
+    open_section(anna, "Cele projektu")
+    anna.get_by_label(exactly("Text")).press("End")
+    anna.get_by_label(exactly("Text")).type(" Jeszcze jedno zdanie.")
+    expect(anna.get_by_role("status").filter(has_text=SAVED)).to_be_visible(timeout=10_000)
+    expect(ola.locator("[data-presence]")).to_contain_text("Anna Kowalska is editing")
+    expect(ola.get_by_text("A newer version exists, saved by Anna Kowalska")).to_be_visible()

@@ -103,6 +103,7 @@
         baseInput.value = data.number;
         say("saved");
       }
+      if (newerEl && data.kind !== "unchanged") newerEl.hidden = true;
       forgetLocally(sent);
       showCount(data.count);
       if (preview && area.value === data.text) preview.innerHTML = data.preview;
@@ -172,6 +173,28 @@
       });
     }
   } catch (e) { /* unreadable storage: nothing to offer */ }
+
+  // Live: who else is here, and whether a newer version exists (server-sent events).
+  var presenceEl = document.querySelector("[data-presence]");
+  var newerEl = document.querySelector("[data-newer]");
+  var eventsUrl = form.getAttribute("data-events");
+  if (eventsUrl && window.EventSource) {
+    var source = new EventSource(eventsUrl);
+    source.addEventListener("presence", function (event) {
+      var people = JSON.parse(event.data || "[]");
+      presenceEl.textContent = people.map(function (p) {
+        var template = presenceEl.getAttribute(p.editing ? "data-editing" : "data-viewing");
+        return template.replace("%(name)s", p.name);
+      }).join(" · ");
+    });
+    source.addEventListener("saved", function (event) {
+      var saved = JSON.parse(event.data || "{}");
+      if (saved.number > parseInt(baseInput.value, 10)) {
+        newerEl.textContent = newerEl.getAttribute("data-template").replace("%(name)s", saved.by || "");
+        newerEl.hidden = false;
+      }
+    });
+  }
 
   // Closing the tab mid-save: the browser asks first (the text is in localStorage anyway).
   window.addEventListener("beforeunload", function (event) {

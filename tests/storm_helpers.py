@@ -1,0 +1,415 @@
+"""Helpers for the save storm tests and the benchmarks: real servers, real HTTP, real databases.
+
+A :class:`Server` is ``python -m proposals.cli serve`` in a subprocess on a free
+port. :func:`fresh_database` gives an empty database: a SQLite file, or, when
+``DATABASE_URL`` names a PostgreSQL server, a new database on that server that
+is dropped afterwards. :func:`build_consortium` makes the users, organisations
+and proposal over HTTP, as people do; :func:`storm` runs concurrent writers;
+:func:`check_section` reads what the database kept.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx2 as httpx
+from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy.engine import make_url
+
+from proposals.db import make_engine
+from proposals.models import OutboxMessage, Proposal, Revision, Section
+from proposals.settings import normalise_database_url
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "storm-password-1234"
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+JSON = {"Accept": "application/json"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- databases -------------------------------------------------------------------------
+
+
+@contextmanager
+def fresh_database(workdir: Path, name: str = "storm") -> Iterator[str]:
+    """An empty database's URL: SQLite in ``workdir``, or a new PostgreSQL database.
+
+    PostgreSQL is used when ``DATABASE_URL`` is a PostgreSQL URL; the database is
+    created on that URL's server and dropped at the end.
+    """
+    configured = normalise_database_url(os.environ.get("DATABASE_URL", ""))
+    if not configured.startswith("postgresql"):
+        yield f"sqlite:///{workdir / (name + '.db')}"
+        return
+    server = make_url(configured)
+    dbname = f"{name}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{dbname}"'))
+    try:
+        yield server.set(database=dbname).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith("postgresql")
+
+
+# --- servers ---------------------------------------------------------------------------
+
+
+class Server:
+    """``engage serve`` in a subprocess on ``database_url``; stop() or kill() it."""
+
+    def __init__(self, workdir: Path, database_url: str, port: int | None = None) -> None:
+        self.workdir = workdir
+        self.database_url = database_url
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        workdir.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "ENGAGE_INSTANCE_DIR": str(workdir / "instance"),
+            "ENGAGE_BASE_URL": self.url,
+            "ENGAGE_ENV": "development",
+            "PYTHONPATH": str(ROOT),
+        }
+        self.log_path = workdir / f"server-{self.port}.log"
+        self.log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "proposals.cli", "serve", "--port", str(self.port)],
+            cwd=workdir,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 45
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(self.log_path.read_text())
+            try:
+                if httpx.get(self.url + "/", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("engage serve did not answer within 45 s:\n" + self.log_path.read_text())
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handler runs, as when the machine loses power."""
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self.log.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        if not self.log.closed:
+            self.log.close()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+# --- browsers --------------------------------------------------------------------------
+
+
+def csrf(client: httpx.Client, path: str = "/") -> str:
+    match = CSRF_META.search(client.get(path).text)
+    assert match, f"{path} has no CSRF token"
+    return match.group(1)
+
+
+def post(client: httpx.Client, path: str, data: dict | None = None) -> httpx.Response:  # type: ignore[type-arg]
+    response = client.post(path, data={"csrf_token": csrf(client), **(data or {})})
+    assert response.status_code < 400, (path, response.status_code, response.text[:1500])
+    return response
+
+
+def browser(url: str) -> httpx.Client:
+    return httpx.Client(base_url=url, follow_redirects=True, timeout=60)
+
+
+def sign_in(url: str, email: str) -> tuple[httpx.Client, str]:
+    """A new client signed in as ``email``, and the CSRF token of its session."""
+    client = browser(url)
+    token = csrf(client, "/signin")
+    response = client.post(
+        "/signin", data={"csrf_token": token, "email": email, "password": PASSWORD}
+    )
+    assert response.status_code == 200 and "/signin" not in str(response.url), response.text[:500]
+    return client, csrf(client)
+
+
+def _sign_up(url: str, name: str, email: str) -> httpx.Client:
+    client = browser(url)
+    post(client, "/signup", {"name": name, "email": email, "password": PASSWORD})
+    return client
+
+
+def _organisation(client: httpx.Client, name: str, country: str, city: str) -> str:
+    response = post(client, "/organisations/new", {"name": name, "country": country, "city": city})
+    return str(response.url).rstrip("/").rsplit("/", 1)[1]
+
+
+@dataclass
+class Consortium:
+    pid: str
+    key: str
+    writers: list[str]  # e-mail addresses of people who may edit the section
+    keys: list[str] = field(default_factory=list)  # every section of the proposal
+
+
+def build_consortium(url: str, database_url: str) -> Consortium:
+    """Over HTTP: a coordinator (PL), a partner organisation (NO) with two members,
+    a proposal with both, and its first section assigned to the NO partner.
+
+    The writers are the coordinator (who may edit every section) and the two NO members.
+    """
+    anna = _sign_up(url, "Anna Lead", "anna@storm.example.org")
+    org_pl = _organisation(anna, "Fundacja Burza", "PL", "Gdańsk")
+    ola = _sign_up(url, "Ola Partner", "ola@storm.example.org")
+    org_no = _organisation(ola, "Frivillig Storm", "NO", "Kristiansand")
+    kari = _sign_up(url, "Kari Colleague", "kari@storm.example.org")
+    post(ola, f"/organisations/{org_no}/invitations", {"email": "kari@storm.example.org", "role": "member"})
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            body = conn.execute(
+                select(OutboxMessage.body)
+                .where(OutboxMessage.recipient == "kari@storm.example.org")
+                .order_by(OutboxMessage.id.desc())
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    join = re.search(r"/join/[^\s]+", body)
+    assert join, body
+    post(kari, join.group(0))
+    response = post(
+        anna,
+        "/proposals/new",
+        {
+            "call": "acf-poland-national",
+            "title": "Storm over the Baltic",
+            "acronym": "STORM",
+            "organisation": org_pl,
+        },
+    )
+    pid = str(response.url).rstrip("/").rsplit("/", 1)[1]
+    post(anna, f"/proposals/{pid}/partners", {"organisation": org_no, "role": "partner"})
+    partner = re.search(r"/partners/([\w-]+)/accept", ola.get("/invitations").text)
+    assert partner, "the NO organisation has no invitation"
+    post(ola, f"/proposals/{pid}/partners/{partner.group(1)}/accept")
+    dashboard = anna.get(f"/proposals/{pid}/sections").text
+    keys = list(dict.fromkeys(re.findall(rf'/proposals/{pid}/sections/([\w-]+)"', dashboard)))
+    option = re.search(r'<option value="([\w-]+)"[^>]*>\s*Frivillig Storm', dashboard)
+    assert keys and option, dashboard[:2000]
+    post(anna, f"/proposals/{pid}/sections/{keys[0]}/assign", {"partner": option.group(1)})
+    for client in (anna, ola, kari):
+        client.close()
+    writers = ["anna@storm.example.org", "ola@storm.example.org", "kari@storm.example.org"]
+    return Consortium(pid=pid, key=keys[0], writers=writers, keys=keys)
+
+
+# --- the storm -------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What the storm's clients saw."""
+
+    acknowledged: list[str] = field(default_factory=list)  # texts of every 200 answer
+    kinds: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[str] = field(default_factory=Counter)  # non-200 answers and errors
+    latencies: list[float] = field(default_factory=list)  # seconds, acknowledged saves
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def summary(self) -> str:
+        kinds = ", ".join(f"{k}={self.kinds[k]}" for k in ("save", "merge", "conflict", "unchanged"))
+        others = dict(self.statuses) or "none"
+        return f"acknowledged={len(self.acknowledged)} ({kinds}); non-200 answers: {others}"
+
+
+def marker(writer: int, save: int) -> str:
+    return f"W{writer:02d}-S{save:02d} marker."
+
+
+def next_text(received: str, writer: int, save: int) -> str:
+    """The writer's next text: its marker at the end of its own paragraph of ``received``.
+
+    Each writer has a paragraph starting "Paragraph Wnn."; the first save adds it at
+    the end. Saves by different writers then change different words (a clean merge),
+    and saves racing on the end of the text overlap (a conflict).
+    """
+    head = f"Paragraph W{writer:02d}."
+    paragraphs = [p for p in received.split("\n\n") if p]
+    for i, paragraph in enumerate(paragraphs):
+        if paragraph.startswith(head):
+            paragraphs[i] = f"{paragraph} {marker(writer, save)}"
+            return "\n\n".join(paragraphs)
+    return "\n\n".join([*paragraphs, f"{head} {marker(writer, save)}"])
+
+
+def storm(
+    url: str | list[str],
+    pid: str,
+    keys: str | list[str],
+    writers: list[str],
+    clients: int,
+    saves: int,
+    outcome: Outcome,
+    *,
+    stop: threading.Event | None = None,
+    after_ack: object = None,
+    duration: float | None = None,
+) -> None:
+    """``clients`` threads, each its own signed-in client, each making ``saves`` saves.
+
+    Client i signs in as ``writers[i % len(writers)]`` on ``url[i % len(url)]`` and saves
+    to ``keys[i % len(keys)]``; each save is based on the number it last got back (0 at
+    first). A connection error ends that client (the server is gone). With ``duration``
+    the clients stop after that many seconds instead of after ``saves`` saves.
+    """
+    urls = [url] if isinstance(url, str) else url
+    key_list = [keys] if isinstance(keys, str) else keys
+    signed = [sign_in(urls[i % len(urls)], writers[i % len(writers)]) for i in range(clients)]
+    start = threading.Barrier(clients)
+    stop = stop or threading.Event()
+    deadline: list[float] = []
+
+    def run(i: int) -> None:
+        client, token = signed[i]
+        path = f"/proposals/{pid}/sections/{key_list[i % len(key_list)]}/save"
+        base, received = 0, ""
+        start.wait()
+        if not deadline:
+            deadline.append(time.monotonic() + (duration or 1e9))
+        n = 0
+        while (n < saves or duration) and not stop.is_set() and time.monotonic() < deadline[0]:
+            n += 1
+            body = next_text(received, i, n)
+            began = time.perf_counter()
+            try:
+                response = client.post(
+                    path, data={"csrf_token": token, "base": str(base), "text": body}, headers=JSON
+                )
+            except httpx.HTTPError as exc:
+                with outcome.lock:
+                    outcome.statuses[type(exc).__name__] += 1
+                if stop.is_set():
+                    return
+                time.sleep(0.05)
+                continue
+            elapsed = time.perf_counter() - began
+            if response.status_code != 200:
+                with outcome.lock:
+                    outcome.statuses[str(response.status_code)] += 1
+                continue
+            answer = response.json()
+            with outcome.lock:
+                outcome.acknowledged.append(body)
+                outcome.kinds[answer["kind"]] += 1
+                outcome.latencies.append(elapsed)
+            if callable(after_ack):
+                after_ack(len(outcome.acknowledged))
+            base, received = answer["number"], answer["text"]
+        client.close()
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not any(t.is_alive() for t in threads), "a storm client hung"
+
+
+# --- what the database kept ------------------------------------------------------------
+
+
+@dataclass
+class Stored:
+    numbers: list[int]
+    texts: set[str]
+    current_number: int
+    last_number: int
+    text: str
+    current_revision_text: str | None
+
+
+def stored(engine: Engine, pid: str, key: str) -> Stored:
+    with engine.connect() as conn:
+        section = conn.execute(
+            select(Section.id, Section.current_number, Section.last_number, Section.text)
+            .join(Proposal, Section.proposal_id == Proposal.id)
+            .where(Proposal.public_id == pid, Section.key == key)
+        ).one()
+        rows = conn.execute(
+            select(Revision.number, Revision.text)
+            .where(Revision.section_id == section.id)
+            .order_by(Revision.number)
+        ).all()
+    by_number = {r.number: r.text for r in rows}
+    return Stored(
+        numbers=[r.number for r in rows],
+        texts={r.text for r in rows},
+        current_number=section.current_number,
+        last_number=section.last_number,
+        text=section.text,
+        current_revision_text=by_number.get(section.current_number),
+    )
+
+
+def check_section(database_url: str, pid: str, key: str, acknowledged: list[str]) -> Stored:
+    """Every acknowledged text is a revision, numbers run 1..N, the current text is current."""
+    engine = make_engine(database_url)
+    try:
+        kept = stored(engine, pid, key)
+    finally:
+        engine.dispose()
+    lost = [t for t in acknowledged if t not in kept.texts]
+    assert not lost, f"{len(lost)} acknowledged saves are not in the revisions, e.g. {lost[:3]}"
+    assert kept.numbers == list(range(1, len(kept.numbers) + 1)), "revision numbers have gaps"
+    assert kept.last_number == len(kept.numbers), (kept.last_number, len(kept.numbers))
+    assert kept.current_number in kept.numbers
+    assert kept.text == kept.current_revision_text, "the section's text is not its current revision"
+    return kept
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]

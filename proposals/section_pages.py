@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from proposals import comments, consortium, live, sections
-from proposals.access import can, require, require_proposal
+from proposals.access import can, proposal_role, require, require_proposal
 from proposals.forms import CleanText, Form, FormErrors, form_dict, validate
 from proposals.i18n import gettext as _
 from proposals.models import Comment, Membership, Proposal, Revision, Section, User
@@ -453,9 +453,48 @@ def _announce(request: Request, section: Section, result: sections.SaveResult) -
         )
 
 
+class AnnexForm(Form):
+    title: CleanText = Field(min_length=1, max_length=300)
+    char_limit: int | None = Field(default=None, ge=1, le=100_000)
+
+
+@view
+@login_required
+def add_annex(request: Request) -> Response:
+    proposal = _proposal(request)
+    user = current_user(request)
+    if proposal_role(user, proposal) != "coordinator":
+        raise HTTPException(status_code=403)
+    values = form_dict(form(request))
+    if not str(values.get("char_limit") or "").strip():
+        values["char_limit"] = None
+    try:
+        data = validate(AnnexForm, values)
+    except FormErrors as exc:
+        flash(request, next(iter(exc.errors.values())), "error")
+        return redirect(request, _url(proposal) + "#add")
+    section = sections.add_annex(proposal, data.title, data.char_limit)
+    db(request).flush()
+    flash(request, _("“%(title)s” is added.", title=section.title))
+    return redirect(request, _url(proposal))
+
+
+@view
+@login_required
+def reorder(request: Request) -> Response:
+    proposal = _proposal(request)
+    section = _section(request, proposal)
+    require(current_user(request), "assign", section)
+    step = -1 if form(request).get("direction") == "up" else 1
+    sections.move_in_order(proposal, section, step)
+    return redirect(request, _url(proposal))
+
+
 routes = [
     Route("/proposals/{pid}/sections", dashboard, name="sections"),
+    Route("/proposals/{pid}/sections/add", add_annex, methods=["POST"]),
     Route("/proposals/{pid}/sections/{key}", editor, name="section"),
+    Route("/proposals/{pid}/sections/{key}/move", reorder, methods=["POST"]),
     Route("/proposals/{pid}/sections/{key}/assign", assign, methods=["POST"]),
     Route("/proposals/{pid}/sections/{key}/save", save, methods=["POST"], name="save_section"),
     Route("/proposals/{pid}/sections/{key}/state", state, methods=["POST"]),

@@ -261,3 +261,33 @@ def assign(
     section.due_date = due
     if partner is not None and section.status == "unassigned":
         move(session, section, "coordinator", user.id, "assign")
+
+
+def add_annex(proposal: Proposal, title: str, char_limit: int | None) -> Section:
+    """An extra section (an annex) after the call's sections; not required by the call."""
+    taken = {s.key for s in proposal.sections}
+    number = 1
+    while f"annex-{number}" in taken:
+        number += 1
+    section = Section(
+        key=f"annex-{number}",
+        title=title,
+        char_limit=char_limit,
+        required=False,
+        position=max((s.position for s in proposal.sections), default=-1) + 1,
+    )
+    proposal.sections.append(section)
+    return section
+
+
+def move_in_order(proposal: Proposal, section: Section, step: int) -> bool:
+    """Swap a section with its neighbour (step -1: up, +1: down); False at either end."""
+    ordered = sorted(proposal.sections, key=lambda s: (s.position, s.id))
+    index = ordered.index(section)
+    other = index + step
+    if not 0 <= other < len(ordered):
+        return False
+    for position, item in enumerate(ordered):
+        item.position = position
+    ordered[index].position, ordered[other].position = other, index
+    return True

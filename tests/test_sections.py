@@ -259,3 +259,20 @@ def test_dashboard_and_section_page_queries_do_not_grow_with_sections_or_revisio
     db.commit()
     large = (_queries(app, team.lead.client, dashboard), _queries(app, team.lead.client, url))
     assert large == small
+
+
+def test_coordinator_adds_an_annex_and_changes_the_order(app, db):
+    team, _url_ = _setup(app, db)
+    dashboard = f"/proposals/{team.pid}/sections"
+    response = post(
+        team.lead.client, dashboard + "/add", {"title": "Letters of support", "char_limit": "800"}
+    )
+    assert "“Letters of support” is added." in flashes(response)
+    annex = _section(db, "annex-1")
+    assert annex.char_limit == 800 and not annex.required
+    post(team.lead.client, f"{dashboard}/annex-1/move", {"direction": "up"})
+    titles = re.findall(r'sections/[\w-]+">([^<]+)</a>', team.lead.client.get(dashboard).text)
+    assert titles[-2:] == ["Letters of support", "Trwałość rezultatów"]
+    assert post(team.partner.client, dashboard + "/add", {"title": "x"}).status_code == 403
+    response = post(team.lead.client, dashboard + "/add", {"title": "", "char_limit": "-3"})
+    assert "This field is required." in " ".join(flashes(response))

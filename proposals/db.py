@@ -10,6 +10,8 @@ from sqlalchemy import ColumnElement, Engine, String, cast, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+POOL_SIZE = 20
+POOL_OVERFLOW = 25
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -25,6 +27,11 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create the engine for ``url`` with the connection settings Engage relies on."""
+    # As many connections as requests the server runs at once (Starlette's thread pool
+    # has 40), so requests wait for the database, not for each other's connections.
+    if ":memory:" not in url and url != "sqlite://":  # in-memory SQLite has no pool
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", POOL_OVERFLOW)
     if url.startswith("sqlite"):
         engine = create_engine(
             url,

@@ -191,10 +191,17 @@ def save(request: Request) -> Response:
         return _refusal(
             request, proposal, section, _("The editor sent an incomplete save."), wants_json
         )
+    # The request has only read so far: end its transaction, so that its connection goes
+    # back to the pool before the save takes one (never two at once: no pool deadlock).
+    db(request).commit()
     try:
         result = sections.save(
             request.app.state.sessionmaker, section.id, user.id, text, int(base_raw)
         )
+    except sections.Busy as exc:
+        if wants_json:  # the editor keeps the text and tries again shortly
+            return JSONResponse({"kind": "busy", "message": str(exc)}, status_code=503)
+        return _refusal(request, proposal, section, str(exc), wants_json)
     except sections.SaveRefused as exc:
         return _refusal(request, proposal, section, str(exc), wants_json)
     _announce(request, section, result)
@@ -329,6 +336,7 @@ def restore(request: Request) -> Response:
     )
     if revision is None:
         raise HTTPException(status_code=404)
+    db(request).commit()  # release the request's connection first (see save)
     result = sections.save(
         request.app.state.sessionmaker,
         section.id,

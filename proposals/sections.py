@@ -9,6 +9,7 @@ resolve. A save is acknowledged only after its transaction committed.
 
 from __future__ import annotations
 
+import random
 import re
 import time
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from proposals.models import Partner, Proposal, Revision, Section, StatusChange,
 from workflow import GuardResult, section_workflow
 
 MAX_TEXT = 200_000  # characters; far above any funder's limit, far below trouble
-SAVE_ATTEMPTS = 8
+SAVE_ATTEMPTS = 20
 _TOKENS = re.compile(r"\s+|\w+|[^\w\s]", re.UNICODE)
 
 
@@ -43,6 +44,10 @@ class SaveResult:
 
 class SaveRefused(Exception):
     """The save cannot be taken (e.g. a base revision that does not exist)."""
+
+
+class Busy(SaveRefused):
+    """Other saves kept winning the race; nothing was stored, the writer may simply retry."""
 
 
 def merge_texts(base: str, mine: str, theirs: str) -> tuple[str, bool]:
@@ -107,8 +112,8 @@ def save(
                 return _save_once(session, section_id, user_id, text, base, kind)
         except (IntegrityError, OperationalError, StaleDataError):
             # Another save took the next revision number, or SQLite was busy: read again.
-            time.sleep(0.01 * (attempt + 1))
-    raise SaveRefused("the section is too busy; try again")
+            time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))  # noqa: S311 - jitter
+    raise Busy("the section is too busy; try again")
 
 
 def save_in(session: Session, section: Section, user_id: int, text: str) -> SaveResult:

@@ -262,7 +262,7 @@ def test_dashboard_and_section_page_queries_do_not_grow_with_sections_or_revisio
 
 
 def test_coordinator_adds_an_annex_and_changes_the_order(app, db):
-    team, _url_ = _setup(app, db)
+    team, _ = _setup(app, db)
     dashboard = f"/proposals/{team.pid}/sections"
     response = post(
         team.lead.client, dashboard + "/add", {"title": "Letters of support", "char_limit": "800"}

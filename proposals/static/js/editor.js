@@ -83,6 +83,10 @@
       inFlight = false;
       retryDelay = 2000;
       var data = reply.data;
+      if (data.kind === "busy") {  // nothing stored; the text is still in localStorage
+        setTimeout(send, 500 + Math.random() * 1000);
+        return;
+      }
       if (!reply.ok) { say("refused", data.message || ""); return; }
       if (data.kind === "conflict") {
         paused = true;  // the writer resolves it; autosave must not overwrite the other text

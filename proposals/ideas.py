@@ -225,6 +225,20 @@ def edit_idea(request: Request) -> Response:
     return _save(request, idea)
 
 
+def _idea_page(request: Request, idea: Idea) -> dict[str, object]:
+    """What the idea's page shows to everyone who may see it."""
+    return {
+        "idea": idea,
+        "interest_organisations": [
+            (o.public_id, o.name)
+            for o in _my_organisations(request)
+            if o.id != idea.organisation_id
+        ],
+        "theme_labels": THEMES,
+        "call_titles": _call_ids(db(request)),
+    }
+
+
 @view
 @login_required
 def show_idea(request: Request) -> Response:
@@ -233,24 +247,15 @@ def show_idea(request: Request) -> Response:
     if not can(user, "view", idea):
         raise HTTPException(status_code=404)
     mine = organisation_ids(user)
-    return render(
+    return render_form(
         request,
         "ideas/show.html",
-        {
-            "idea": idea,
-            "owner": can(user, "edit", idea),
-            "interest_organisations": [
-                (o.public_id, o.name)
-                for o in _my_organisations(request)
-                if o.id != idea.organisation_id
-            ],
-            "already_interested": {i.organisation_id for i in idea.interests} & mine,
-            "can_express": can(user, "express_interest", idea),
-            "theme_labels": THEMES,
-            "call_titles": _call_ids(db(request)),
-            "values": {},
-            "errors": {},
-        },
+        {},
+        {},
+        owner=can(user, "edit", idea),
+        already_interested={i.organisation_id for i in idea.interests} & mine,
+        can_express=can(user, "express_interest", idea),
+        **_idea_page(request, idea),
     )
 
 
@@ -280,17 +285,10 @@ def express_interest(request: Request) -> Response:
             "ideas/show.html",
             values,
             exc.errors,
-            idea=idea,
             owner=False,
-            interest_organisations=[
-                (o.public_id, o.name)
-                for o in _my_organisations(request)
-                if o.id != idea.organisation_id
-            ],
             already_interested=set(),
             can_express=True,
-            theme_labels=THEMES,
-            call_titles=_call_ids(db(request)),
+            **_idea_page(request, idea),
         )
     idea.interests.append(
         IdeaInterest(organisation_id=organisation.id, user_id=user.id, message=data.message)

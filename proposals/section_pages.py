@@ -28,6 +28,8 @@ from proposals.web import current_user, db, flash, form, login_required, redirec
 from workflow import WorkflowError, section_workflow
 
 _WORDS = re.compile(r"\s+|\w+|[^\w\s]")
+#: The section triggers offered in the editor (review verdicts come with mentor review).
+WRITER_TRIGGERS = ("mark_ready", "reopen")
 
 
 def _proposal(request: Request) -> Proposal:
@@ -141,12 +143,9 @@ def editor(request: Request) -> Response:
     section = _section(request, proposal)
     user = current_user(request)
     workflow = section_workflow()
-    role = "coordinator" if can(user, "assign", section) else "writer"
     options = []
     if can(user, "edit_text", section):
-        guards = {"has_text": lambda: _has_text(section)}
-        with workflow.bind(sections._StatusRow(section.status), role, guards) as bound:
-            options = [o for o in bound.options() if o.trigger in ("mark_ready", "reopen")]
+        options = sections.options(section, _role(user, section), WRITER_TRIGGERS)
     return render(
         request,
         "sections/edit.html",
@@ -167,12 +166,9 @@ def editor(request: Request) -> Response:
     )
 
 
-def _has_text(section: Section):  # type: ignore[no-untyped-def]
-    from workflow import GuardResult
-
-    if section.text.strip():
-        return GuardResult(True)
-    return GuardResult(False, (_("Write something first."),))
+def _role(user: User, section: Section) -> str:
+    """The role a section's writer acts in: the coordinator, or a writer of its partner."""
+    return "coordinator" if can(user, "assign", section) else "writer"
 
 
 @view
@@ -247,9 +243,9 @@ def state(request: Request) -> Response:
     section = _section(request, proposal)
     user = current_user(request)
     require(user, "edit_text", section)
-    role = "coordinator" if can(user, "assign", section) else "writer"
+    role = _role(user, section)
     trigger = str(form(request).get("trigger") or "")
-    if trigger not in ("mark_ready", "reopen") or form(request).get("state") != section.status:
+    if trigger not in WRITER_TRIGGERS or form(request).get("state") != section.status:
         flash(
             request, _("Someone else changed this section a moment ago; nothing was done."), "error"
         )

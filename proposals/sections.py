@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -24,8 +25,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from proposals.calls.schema import CallProfile
 from proposals.forms import clean_text
+from proposals.i18n import gettext as _
 from proposals.models import Partner, Proposal, Revision, Section, StatusChange, User, utcnow
-from workflow import GuardResult, section_workflow
+from workflow import GuardResult, Option, section_workflow
 
 MAX_TEXT = 200_000  # characters; far above any funder's limit, far below trouble
 SAVE_ATTEMPTS = 20
@@ -222,9 +224,8 @@ def _reopen_if_needed(session: Session, section: Section, user_id: int) -> None:
 def move(session: Session, section: Section, role: str, user_id: int, trigger: str) -> str:
     """Fire a section trigger as ``role``; audit it on the proposal; return the new state."""
     before = section.status
-    guards = {"has_text": lambda: GuardResult(bool(section.text.strip()), ("empty",))}
     row = _StatusRow(before)
-    with section_workflow().bind(row, role, guards) as bound:
+    with section_workflow().bind(row, role, guards(section)) as bound:
         bound.fire(trigger)
     session.execute(
         update(Section)
@@ -250,6 +251,23 @@ def move(session: Session, section: Section, role: str, user_id: int, trigger: s
 @dataclass
 class _StatusRow:
     status: str
+
+
+def guards(section: Section) -> dict[str, Callable[[], GuardResult]]:
+    """What the section workflow's guards check for ``section``."""
+
+    def has_text() -> GuardResult:
+        if section.text.strip():
+            return GuardResult(True)
+        return GuardResult(False, (_("Write something first."),))
+
+    return {"has_text": has_text}
+
+
+def options(section: Section, role: str, triggers: tuple[str, ...]) -> list[Option]:
+    """Which of ``triggers`` ``role`` may see on the section now, and whether they may fire."""
+    with section_workflow().bind(_StatusRow(section.status), role, guards(section)) as bound:
+        return [o for o in bound.options() if o.trigger in triggers]
 
 
 def assign(

@@ -269,6 +269,7 @@ class Outcome:
     kinds: Counter[str] = field(default_factory=Counter)
     statuses: Counter[str] = field(default_factory=Counter)  # non-200 answers and errors
     latencies: list[float] = field(default_factory=list)  # seconds, acknowledged saves
+    sent: int = 0  # saves sent (a busy answer's retry counts once), within the time limit
     samples: dict[str, str] = field(default_factory=dict)  # status -> first answer body
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -345,6 +346,8 @@ def storm(
         while n < saves and not stop.is_set() and time.monotonic() < deadline[0]:
             n += 1
             body = next_text(received, i, n)
+            with outcome.lock:
+                outcome.sent += 1
             began = time.perf_counter()
             try:
                 response = client.post(
@@ -362,6 +365,7 @@ def storm(
                 # Nothing was stored; the editor retries the same text, and so do we.
                 with outcome.lock:
                     outcome.statuses["busy (retried)"] += 1
+                    outcome.sent -= 1  # the retry is the same save
                 n -= 1
                 time.sleep(0.05)
                 continue

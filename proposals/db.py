@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, String, cast, create_engine, event
@@ -41,6 +43,27 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _configure_sqlite)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+_write_locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_write_locks_guard = threading.Lock()
+
+
+def serialised_writes(factory: sessionmaker[Session]) -> AbstractContextManager[Any]:
+    """Queue this process's writers to a SQLite file on a lock; nothing on PostgreSQL.
+
+    SQLite lets one writer in at a time. Left to itself, a writer that finds the file
+    locked sleeps in growing steps (its busy handler), and a transaction that read
+    before another writer committed fails outright (SQLITE_BUSY_SNAPSHOT) and must
+    start again, so under load saves wait long and unfairly. A lock hands the file to
+    the next writer the moment the previous one commits. PostgreSQL locks rows itself.
+    """
+    engine = factory.kw.get("bind")
+    if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
+        return nullcontext()
+    with _write_locks_guard:
+        lock = _write_locks.setdefault(engine, threading.Lock())
+    return lock
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -24,6 +24,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from proposals.calls.schema import CallProfile
+from proposals.db import serialised_writes
 from proposals.forms import clean_text
 from proposals.i18n import gettext as _
 from proposals.models import Partner, Proposal, Revision, Section, StatusChange, User, utcnow
@@ -110,7 +111,7 @@ def save(
     text = _clean(text)
     for attempt in range(SAVE_ATTEMPTS):
         try:
-            with factory() as session, session.begin():
+            with serialised_writes(factory), factory() as session, session.begin():
                 return _save_once(session, section_id, user_id, text, base, kind)
         except (IntegrityError, OperationalError, StaleDataError):
             # Another save took the next revision number, or SQLite was busy: read again.

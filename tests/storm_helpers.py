@@ -11,6 +11,7 @@ and proposal over HTTP, as people do; :func:`storm` runs concurrent writers;
 from __future__ import annotations
 
 import os
+import random
 import re
 import signal
 import socket
@@ -318,6 +319,7 @@ def storm(
     duration: float | None = None,
     deadline_s: float = 40.0,
     stop_on_5xx: bool = True,
+    pause: float = 0.0,
 ) -> None:
     """``clients`` threads, each its own signed-in client, each making ``saves`` saves.
 
@@ -327,6 +329,9 @@ def storm(
     was killed). With ``duration`` the clients stop after that many seconds instead of
     after ``saves`` saves; in any case no save starts after ``deadline_s`` seconds, and
     with ``stop_on_5xx`` none starts after the first 5xx answer (a bug: the test fails).
+    With ``pause`` each client waits ``pause`` to twice ``pause`` seconds (at random)
+    after each answer, as a writer does between the editor's autosaves, and starts
+    after a random wait of up to twice ``pause``.
     """
     urls = [url] if isinstance(url, str) else url
     key_list = [keys] if isinstance(keys, str) else keys
@@ -340,6 +345,8 @@ def storm(
         path = f"/proposals/{pid}/sections/{key_list[i % len(key_list)]}/save"
         base, received = 0, ""
         start.wait()
+        if pause:  # writers do not all start typing in the same millisecond
+            time.sleep(random.uniform(0, 2 * pause))
         if not deadline:
             deadline.append(time.monotonic() + min(duration or deadline_s, deadline_s))
         n = 0
@@ -384,6 +391,8 @@ def storm(
             if callable(after_ack):
                 after_ack(len(outcome.acknowledged))
             base, received = answer["number"], answer["text"]
+            if pause:
+                time.sleep(random.uniform(pause, 2 * pause))
         client.close()
 
     threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(clients)]

@@ -8,7 +8,7 @@ so ``<script>`` arrives as text.
 from __future__ import annotations
 
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -35,6 +35,17 @@ def tokens(markdown: str) -> list[Token]:
 
 def plain_text(markdown: str) -> str:
     """The text a funder's form would hold: markup removed, one line per paragraph or item."""
+    # Pages show many sections' counts at once and texts change far less often than
+    # they are shown: remember recent ones (up to a size, so memory stays bounded).
+    if len(markdown) <= _REMEMBERED_LENGTH:
+        return _remembered_plain_text(markdown)
+    return _plain_text(markdown)
+
+
+_REMEMBERED_LENGTH = 20_000
+
+
+def _plain_text(markdown: str) -> str:
     blocks: list[str] = []
     for token in tokens(markdown):
         if token.type != "inline":
@@ -47,6 +58,9 @@ def plain_text(markdown: str) -> str:
                 parts.append("\n")
         blocks.append("".join(parts))
     return "\n".join(blocks)
+
+
+_remembered_plain_text = lru_cache(maxsize=512)(_plain_text)
 
 
 def count_characters(markdown: str, *, spaces: bool = True) -> int:

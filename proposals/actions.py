@@ -59,6 +59,8 @@ def _open_invitations(proposal: Proposal) -> GuardResult:
 
 def guards(session: Session, proposal: Proposal) -> dict[str, Callable[[], GuardResult]]:
     """What each guard name of the workflow checks for this proposal."""
+    from proposals import final
+
     profile = profile_for(session, proposal)
 
     def findings(areas: list[str] | None) -> GuardResult:
@@ -69,6 +71,7 @@ def guards(session: Session, proposal: Proposal) -> dict[str, Callable[[], Guard
         "partnership_rules": lambda: findings(["partnership"]),
         "submission_rules": lambda: findings(None),
         "no_open_invitations": lambda: _open_invitations(proposal),
+        "sign_offs": lambda: final.all_signed_off(session, proposal),
     }
 
 

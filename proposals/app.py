@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 from proposals import (
     auth,
     directory,
+    final_pages,
     ideas,
     notifications,
     organisations,
@@ -48,6 +49,7 @@ def create_app(settings: Settings, demo_accounts: list[dict[str, str]] | None = 
         *directory.routes,
         *proposal_pages.routes,
         *section_pages.routes,
+        *final_pages.routes,
         *notifications.routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -277,6 +278,9 @@ class Proposal(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Recorded by the coordinator with the submission (final stage).
+    submitted_on: Mapped[date | None] = mapped_column(Date, default=None)
+    funder_reference: Mapped[str | None] = mapped_column(String(100), default=None)
     # Optimistic locking: two people pressing at once make one transition, not two.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -498,3 +502,55 @@ class Notification(Base):
     link: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SignOff(Base):
+    """A partner's sign-off of its sections (revision numbers) or its budget (a hash).
+
+    Never deleted: a later edit withdraws it (``withdrawn_at`` and why), and the
+    partner signs off again.
+    """
+
+    __tablename__ = "sign_off"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposal.id", ondelete="CASCADE"), index=True
+    )
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
+    what: Mapped[str] = mapped_column(String(20))  # sections | budget
+    # sections: {"sections": {key: revision number}}; budget: {"budget": sha256}
+    covers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    signed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    signed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(default=None)
+    withdrawn_reason: Mapped[str] = mapped_column(Text, default="")
+
+    partner: Mapped[Partner] = relationship()
+    signed_by: Mapped[User | None] = relationship()
+
+
+class Export(Base):
+    """Every exported file, kept with its checksum and the versions it was built from."""
+
+    __tablename__ = "export"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=public_id)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposal.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))  # application | declaration | package
+    filename: Mapped[str] = mapped_column(String(200))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    # {"call": ..., "sections": {key: revision}, "budget": {partner: sha256}}
+    versions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    created_by: Mapped[User | None] = relationship()

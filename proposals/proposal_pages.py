@@ -226,6 +226,8 @@ def transition(request: Request) -> Response:
     workflow = proposal_workflow(proposal.workflow_version)
     if trigger not in workflow.triggers:
         raise HTTPException(status_code=400)
+    if trigger == "submit":  # the submission needs its date and the funder's reference
+        return redirect(request, f"/proposals/{proposal.public_id}/final#submission")
     try:
         change = actions.fire(db(request), proposal, user, trigger, expected)
     except WrongState:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from proposals import final
 from proposals.calls.schema import CallProfile
 from proposals.db import serialised_writes
 from proposals.forms import clean_text
@@ -131,6 +132,11 @@ def _save_once(
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         query = query.with_for_update()
     section = session.scalars(query).one()
+    status = session.scalar(select(Proposal.status).where(Proposal.id == section.proposal_id))
+    if final.is_read_only(status or ""):
+        raise SaveRefused(
+            _("The proposal is signed and read-only: the coordinator can reopen it for editing.")
+        )
     current = section.current_number
     if base < 0 or base > section.last_number:
         raise SaveRefused(f"revision {base} does not exist for this section")
@@ -207,6 +213,7 @@ def _add(
         set_committed_value(section, "current_number", number)
         set_committed_value(section, "text", text)
         _reopen_if_needed(session, section, user_id)
+        final.withdraw_for_section(session, section, user_id)
     return number
 
 

@@ -1,36 +1,22 @@
 """User text: the Markdown subset Engage accepts, and counting characters as funders do.
 
-The subset is paragraphs, bullet and numbered lists, bold, italic and links.
-HTML in user text is never rendered: markdown-it runs with ``html=False``,
-so ``<script>`` arrives as text.
+The subset and its parser are configured once, in ``exports/markup.py`` (the
+Word export reads the same tokens). HTML in user text is never rendered.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from functools import cache, lru_cache
+from functools import lru_cache
 
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
+from exports.markup import parser, tokens
 
-_ENABLED = ["paragraph", "list", "emphasis", "link", "newline", "text", "escape", "backticks"]
-
-
-@cache
-def _parser() -> MarkdownIt:
-    md = MarkdownIt("zero", {"html": False, "linkify": False, "typographer": False})
-    md.enable(_ENABLED)
-    md.validateLink = lambda url: url.lower().startswith(("http://", "https://", "mailto:"))
-    return md
+__all__ = ["count_characters", "plain_text", "render_html", "tokens"]
 
 
 def render_html(markdown: str) -> str:
     """HTML for a preview or a page (user HTML escaped, only safe link schemes)."""
-    return _parser().render(markdown)
-
-
-def tokens(markdown: str) -> list[Token]:
-    return _parser().parse(markdown)
+    return parser().render(markdown)
 
 
 def plain_text(markdown: str) -> str:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh clone: a virtual environment with Engage and
-# its test extras, Debian's Chromium for the journeys and LibreOffice + poppler to
-# open every exported file, then pytest.
+# its test extras, Debian's Chromium for the journeys, LibreOffice + poppler to
+# open every exported file and the OOXML validator (npm), then pytest.
 # Pass pytest options through, e.g. `bash tests/run.sh -k signup`.
 # Set DATABASE_URL=postgresql://... to run the suite on PostgreSQL.
 set -euo pipefail
@@ -29,6 +29,13 @@ if ((${#missing[@]})); then
         echo "The tests need ${missing[*]}: install with apt-get and run again." >&2
         exit 1
     fi
+fi
+
+# The Open XML SDK validator (npm, pinned in tests/ooxml/package-lock.json) checks
+# every .docx the exports write.
+if [ ! -d tests/ooxml/node_modules ]; then
+    command -v npm >/dev/null || { echo "The tests need Node.js and npm (OOXML validator)." >&2; exit 1; }
+    npm ci --prefix tests/ooxml --no-audit --no-fund --silent
 fi
 
 exec "$venv/bin/python" -m pytest "$@"

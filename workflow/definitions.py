@@ -126,7 +126,7 @@ PROPOSAL_V1: dict[str, Any] = {
             "source": ["final.signing_off"],
             "dest": "final.signed",
             "roles": ["coordinator"],
-            "guards": ["submission_rules"],
+            "guards": ["submission_rules", "sign_offs"],
             "label": N_("Mark as signed"),
         },
         {

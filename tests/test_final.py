@@ -1,0 +1,145 @@
+"""The final stage over HTTP: check before submit, sign-offs and their withdrawal, exports."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import docx
+from sqlalchemy import select
+
+from proposals.models import Export, Proposal, SignOff
+from tests.conftest import csrf, post
+from tests.consortium_helpers import audit, consortium, flashes, partner_of, proposal
+
+PARTNER_ROW = re.compile(r'<option value="([\w-]+)"[^>]*>Frivillig</option>')
+
+
+def _move(who, pid: str, trigger: str, state: str):  # type: ignore[no-untyped-def]
+    return post(who.client, f"/proposals/{pid}/transition", {"trigger": trigger, "state": state})
+
+
+def _save(client, pid: str, key: str, text: str, base: int):  # type: ignore[no-untyped-def]
+    url = f"/proposals/{pid}/sections/{key}"
+    token = csrf(client, url)
+    return client.post(
+        url + "/save",
+        data={"csrf_token": token, "base": str(base), "text": text},
+        headers={"Accept": "application/json"},
+    )
+
+
+def _signing(app, db):  # type: ignore[no-untyped-def]
+    """A consortium in final.signing_off with "cele" assigned to the Norwegian partner."""
+    team = consortium(app, db)
+    _move(team.lead, team.pid, "start_drafting", "partnership.inviting")
+    page = team.lead.client.get(f"/proposals/{team.pid}/sections").text
+    partner_id = PARTNER_ROW.search(page).group(1)
+    post(team.lead.client, f"/proposals/{team.pid}/sections/cele/assign", {"partner": partner_id})
+    assert (
+        _save(team.partner.client, team.pid, "cele", "Cel: **wolontariat**.", 0).status_code == 200
+    )
+    response = _move(team.lead, team.pid, "finalise", "drafting.writing")
+    assert "Done" in " ".join(flashes(response))
+    assert proposal(db, team.pid).status == "final.signing_off"
+    return team
+
+
+def test_check_before_submit_lists_problems_with_links(app, db):
+    team = _signing(app, db)
+    page = team.lead.client.get(f"/proposals/{team.pid}/final").text
+    assert "Check before submit" in page
+    assert "is empty" in page
+    assert f'href="/proposals/{team.pid}/sections/streszczenie"' in page
+    assert "Frivillig has not signed off its sections and budget." in page
+    assert f'href="/proposals/{team.pid}/final#sign-offs"' in page
+    assert "is not approved yet" in page
+    assert "Ready: nothing blocks the submission." not in page
+
+
+def test_partners_sign_off_and_an_edit_withdraws_the_sign_off_it_touches(app, db):
+    team = _signing(app, db)
+    url = f"/proposals/{team.pid}/final/sign-off"
+    lead_partner = partner_of(db, team.pid, team.lead.organisation)
+    other = partner_of(db, team.pid, team.partner.organisation)
+    # Nobody signs off for another organisation.
+    assert post(team.partner.client, url, {"partner": lead_partner.public_id}).status_code == 403
+    response = post(team.partner.client, url, {"partner": other.public_id})
+    assert "Frivillig has signed off." in flashes(response)
+    response = post(team.lead.client, url, {"partner": lead_partner.public_id})
+    assert "Fundacja Fala has signed off." in flashes(response)
+    page = team.lead.client.get(f"/proposals/{team.pid}/final").text
+    assert "has not signed off" not in page
+    db.expire_all()
+    signed = {(s.partner_id, s.what): s.covers for s in db.scalars(select(SignOff))}
+    assert signed[(other.id, "sections")] == {"sections": {"cele": 1}}
+    assert len(signed[(other.id, "budget")]["budget"]) == 64
+
+    # The Norwegian partner edits its section: its sign-off is withdrawn, the lead's stays.
+    assert _save(team.partner.client, team.pid, "cele", "Cel: **więcej**.", 1).status_code == 200
+    page = team.lead.client.get(f"/proposals/{team.pid}/final").text
+    assert "The sign-off of Frivillig was withdrawn: “Cele projektu” was edited." in page
+    assert "Sign-off withdrawn:" in page
+    assert "Fundacja Fala has not signed off" not in page
+    assert [a.detail for a in audit(db, team.pid, "sign_off_withdrawn")] == [
+        "“Cele projektu” was edited."
+    ]
+    # Marking as signed needs every partner's current sign-off.
+    show = team.lead.client.get(f"/proposals/{team.pid}").text
+    assert "Not signed off yet by: Frivillig." in show
+
+
+def test_export_to_word_is_kept_with_its_checksum_and_versions(app, db):
+    team = _signing(app, db)
+    url = f"/proposals/{team.pid}/final/export"
+    response = post(team.lead.client, url, {"kind": "application"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    )
+    assert 'filename="BYC-application.docx"' in response.headers["content-disposition"]
+    document = docx.Document(io.BytesIO(response.content))
+    headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
+    assert headings[0] == "1. Streszczenie projektu"
+    assert "Cel: " in "\n".join(p.text for p in document.paragraphs)
+    again = post(team.lead.client, url, {"kind": "application"})
+    assert again.content == response.content  # nothing changed: the same bytes
+    db.expire_all()
+    rows = list(db.scalars(select(Export).order_by(Export.id)))
+    assert len(rows) == 2 and rows[0].sha256 == rows[1].sha256
+    assert rows[0].versions["sections"]["cele"] == 1
+    assert rows[0].versions["call"] == "acf-poland-national v1"
+    page = team.lead.client.get(f"/proposals/{team.pid}/final").text
+    assert "BYC-application.docx" in page
+    download = team.lead.client.get(f"/proposals/{team.pid}/exports/{rows[0].public_id}")
+    assert download.content == response.content
+    other = partner_of(db, team.pid, team.partner.organisation)
+    declaration = post(team.lead.client, url, {"kind": "declaration", "partner": other.public_id})
+    assert "Frivillig" in "\n".join(
+        p.text for p in docx.Document(io.BytesIO(declaration.content)).paragraphs
+    )
+    package = post(team.lead.client, url, {"kind": "package"})
+    assert package.headers["content-type"] == "application/zip"
+    assert post(team.lead.client, url, {"kind": "nonsense"}).status_code == 400
+
+
+def test_signed_proposal_is_read_only_until_reopened(app, db):
+    team = _signing(app, db)
+    row = db.scalar(select(Proposal).where(Proposal.public_id == team.pid))
+    row.status = "final.signed"  # arranged directly: reaching it needs a complete application
+    db.commit()
+    response = _save(team.partner.client, team.pid, "cele", "Zmiana.", 1)
+    assert response.status_code == 409
+    assert "read-only" in response.json()["message"]
+    page = team.lead.client.get(f"/proposals/{team.pid}/final").text
+    assert "Record the submission" in page
+    response = post(
+        team.lead.client,
+        f"/proposals/{team.pid}/final/submission",
+        {"submitted_on": "not a date", "reference": ""},
+    )
+    assert response.status_code == 422
+    response = _move(team.lead, team.pid, "reopen", "final.signed")
+    assert "Done" in " ".join(flashes(response))
+    assert audit(db, team.pid, "reopen")[-1].actor_id == team.lead.user.id
+    assert _save(team.partner.client, team.pid, "cele", "Zmiana.", 1).status_code == 200

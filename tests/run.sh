@@ -32,10 +32,11 @@ if ((${#missing[@]})); then
 fi
 
 # The Open XML SDK validator (npm, pinned in tests/ooxml/package-lock.json) checks
-# every .docx the exports write.
-if [ ! -d tests/ooxml/node_modules ]; then
+# every .docx the exports write. `npm install` rather than `npm ci`: npm writes
+# only this platform's binary into the lock file, which `npm ci` then refuses.
+if [ ! -x tests/ooxml/node_modules/.bin/ooxml-validator ]; then
     command -v npm >/dev/null || { echo "The tests need Node.js and npm (OOXML validator)." >&2; exit 1; }
-    npm ci --prefix tests/ooxml --no-audit --no-fund --silent
+    npm install --prefix tests/ooxml --no-save --no-audit --no-fund --silent
 fi
 
 exec "$venv/bin/python" -m pytest "$@"

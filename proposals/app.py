@@ -22,6 +22,7 @@ from proposals import (
     organisations,
     pages,
     proposal_pages,
+    review_pages,
     section_pages,
 )
 from proposals.calls import routes as calls
@@ -49,6 +50,7 @@ def create_app(settings: Settings, demo_accounts: list[dict[str, str]] | None = 
         *proposal_pages.routes,
         *section_pages.routes,
         *notifications.routes,
+        *review_pages.routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     middleware = [

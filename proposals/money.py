@@ -17,4 +17,3 @@ def to_cents(value: Decimal, rounding: Rounding = "half_up") -> Decimal:
     if isinstance(value, float):
         raise TypeError("money must be Decimal, never float")
     return value.quantize(CENT, rounding=_MODES[rounding])
-

@@ -27,7 +27,6 @@ from tests.consortium_helpers import (
     flashes,
     person,
     proposal,
-    start_proposal,
 )
 
 PARTNER_ROW = re.compile(r'<option value="([\w-]+)"[^>]*>Frivillig</option>')

@@ -197,12 +197,16 @@ def signin_link(settings: Settings, link: str) -> str:
 
 
 def _message(
-    settings: Settings, templates: Jinja2Templates, user: User, notes: list[Notification]
+    settings: Settings,
+    templates: Jinja2Templates,
+    user: User,
+    notes: list[Notification],
+    digest: bool = False,
 ) -> OutboxMessage:
-    """One e-mail to ``user`` about ``notes`` (one: a notification; several: a digest)."""
+    """One e-mail to ``user``: about one notification, or the digest of ``notes``."""
     with i18n.using(user.locale, user.timezone):
         items = [(describe(n), signin_link(settings, n.link)) for n in notes]
-        if len(notes) == 1:
+        if not digest:
             subject = _("Engage: %(what)s", what=items[0][0])
             kind, template = "notification", "mail/notification.txt"
         else:
@@ -289,7 +293,7 @@ def send_digests(
             notes = pending.get(reader.id)
             if not notes:
                 continue
-            message = _message(settings, templates, reader, notes)
+            message = _message(settings, templates, reader, notes, digest=True)
             session.add(message)
             session.flush()
             outbox.append(message.id)

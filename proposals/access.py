@@ -10,6 +10,12 @@ Roles in a proposal: ``coordinator`` (the lead partner's person in charge),
 member of an active partner organisation is a ``writer`` without one; a
 member of an organisation invited but not yet answering is an ``invitee``,
 who may only answer the invitation.
+
+Mentors coach, they do not write: a ``mentor`` reads everything of the
+proposals they mentor, comments and gives verdicts, and passes no other
+action (text, assignments, budget, consortium), whatever the target. A user
+with mentor standing who opens a proposal they do not mentor is refused
+with 403 (they know such proposals exist); other outsiders get 404.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from proposals.models import (
 PROPOSAL_ROLES = ("coordinator", "writer", "mentor", "viewer")
 READERS = frozenset(PROPOSAL_ROLES)
 CONSORTIUM_MANAGERS = frozenset({"coordinator"})
+#: The only actions a mentor passes: anything else (edit_text, assign, edit_budget, ...) fails.
+MENTOR_ACTIONS = frozenset({"view", "comment", "review", "give_verdict"})
 
 
 def organisation_role(user: User | None, organisation: Organisation) -> str | None:
@@ -62,12 +70,27 @@ def proposal_role(user: User | None, proposal: Proposal) -> str | None:
     return None
 
 
+def proposal_of(target: object) -> Proposal | None:
+    """The proposal a target belongs to (itself, or through ``.proposal`` / ``.partner``)."""
+    if isinstance(target, Proposal):
+        return target
+    proposal = getattr(target, "proposal", None)
+    if isinstance(proposal, Proposal):
+        return proposal
+    partner = getattr(target, "partner", None)
+    return proposal_of(partner) if partner is not None else None
+
+
 def can(user: User | None, action: str, target: object) -> bool:
     """True when ``user`` may do ``action`` on ``target``."""
     if user is None:
         return False
     if action == "admin":
         return user.is_admin
+    proposal = proposal_of(target)
+    if proposal is not None and proposal_role(user, proposal) == "mentor":
+        # Generic on purpose: a new editing action elsewhere is refused to mentors too.
+        return action in MENTOR_ACTIONS
     if isinstance(target, Organisation):
         role = organisation_role(user, target)
         if action == "view":
@@ -91,6 +114,10 @@ def can(user: User | None, action: str, target: object) -> bool:
             return role in READERS
         if action == "manage_consortium":
             return role in CONSORTIUM_MANAGERS
+        if action == "comment":
+            return role in ("coordinator", "writer")
+        if action == "request_review":
+            return role == "coordinator"
     if isinstance(target, Section):
         role = proposal_role(user, target.proposal)
         if action == "view":
@@ -127,9 +154,14 @@ def require(user: User | None, action: str, target: object) -> None:
 def require_proposal(
     user: User | None, proposal: Proposal | None, action: str = "view"
 ) -> Proposal:
-    """The proposal if the user may ``action`` it; 404 if they may not even see it."""
-    if proposal is None or proposal_role(user, proposal) in (None, "invitee"):
+    """The proposal if the user may ``action`` it; 404 if they may not even see it.
+
+    A user with mentor standing gets 403 for a proposal they do not mentor.
+    """
+    if proposal is None:
         raise HTTPException(status_code=404)
+    if proposal_role(user, proposal) in (None, "invitee"):
+        raise HTTPException(status_code=403 if user is not None and user.is_mentor else 404)
     require(user, action, proposal)
     return proposal
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 from sqlalchemy import func, select
@@ -11,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from proposals.forms import CleanText, Email, Form, FormErrors
-from proposals.i18n import LOCALES
+from proposals.i18n import LOCALES, get_locale
 from proposals.i18n import gettext as _
 from proposals.models import SigninAttempt, User, utcnow
 from proposals.security import (
@@ -69,6 +70,7 @@ class ResetForm(Form):
 class AccountForm(Form):
     name: CleanText = Field(min_length=1, max_length=120)
     locale: str = Field(min_length=2, max_length=10)
+    email_notifications: Literal["immediately", "daily", "off"] = "immediately"
 
     @model_validator(mode="after")
     def _known_locale(self) -> AccountForm:
@@ -104,6 +106,20 @@ def create_user(db: Session, data: SignupForm, locale: str, *, is_admin: bool = 
         # Two sign-ups for the same e-mail at once (a double click): the other one won.
         db.rollback()
         raise FormErrors({"email": taken}) from None
+    return user
+
+
+def new_invited_user(db: Session, name: str, email: str) -> User:
+    """An account for someone invited by e-mail: no usable password until they choose one."""
+    user = User(
+        name=name,
+        email=normalise_email(email),
+        # A random secret nobody knows: the e-mailed reset link is the way in.
+        password_hash=hash_password(secrets.token_urlsafe(32)),
+        locale=get_locale(),
+    )
+    db.add(user)
+    db.flush()
     return user
 
 

@@ -23,6 +23,7 @@ from proposals import (
     organisations,
     pages,
     proposal_pages,
+    review_pages,
     section_pages,
 )
 from proposals.calls import routes as calls
@@ -51,6 +52,7 @@ def create_app(settings: Settings, demo_accounts: list[dict[str, str]] | None = 
         *section_pages.routes,
         *final_pages.routes,
         *notifications.routes,
+        *review_pages.routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     middleware = [

@@ -62,6 +62,9 @@ def signup(request: Request) -> Response:
 @view
 def signin(request: Request) -> Response:
     initial = {"next": request.query_params.get("next", "")}
+    if request.method == "GET" and current_user(request) is not None and initial["next"]:
+        # A link from an e-mail: someone already signed in goes straight there.
+        return redirect(request, safe_next(initial["next"], "/"))
     values, errors, data = submitted(request, accounts.SigninForm, initial=initial)
     if data is not None:
         settings = request.app.state.settings
@@ -149,10 +152,15 @@ def reset_password(request: Request) -> Response:
 def account(request: Request) -> Response:
     user = current_user(request)
     assert user is not None
-    initial = {"name": user.name, "locale": user.locale}
+    initial = {
+        "name": user.name,
+        "locale": user.locale,
+        "email_notifications": user.email_notifications,
+    }
     values, errors, data = submitted(request, accounts.AccountForm, initial=initial)
     if data is not None:
         user.name, user.locale = data.name, data.locale
+        user.email_notifications = data.email_notifications
         flash(request, _("Your account is saved."))
         response = redirect(request, str(request.url_for("account")))
         response.set_cookie(LANGUAGE_COOKIE, data.locale, max_age=365 * 86400, samesite="lax")

@@ -1,4 +1,4 @@
-"""The ``engage`` command: serve, demo, migrate, createadmin."""
+"""The ``engage`` command: serve, demo, migrate, remind, createadmin."""
 
 from __future__ import annotations
 
@@ -122,6 +122,32 @@ def cmd_createadmin(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_remind(args: argparse.Namespace) -> int:
+    """Due-date reminders and daily digests; safe to run as often as a scheduler likes."""
+    from datetime import date
+
+    from proposals import notifications
+    from proposals.db import make_engine, make_sessionmaker, unit_of_work
+    from proposals.live import Broker
+    from proposals.web import make_templates
+
+    settings = load_settings()
+    _migrate(settings)
+    engine = make_engine(settings.database_url)
+    factory = make_sessionmaker(engine)
+    templates = make_templates()
+    today = date.fromisoformat(args.today) if args.today else date.today()
+    try:
+        with unit_of_work(factory) as session:
+            ids = notifications.due_reminders(session, today)
+        notifications.deliver(settings, factory, templates, Broker(engine), ids)
+        digests = notifications.send_digests(settings, factory, templates)
+    finally:
+        engine.dispose()
+    print(f"Reminders: {len(ids)}. Digests: {digests}.")
+    return 0
+
+
 def cmd_calls(args: argparse.Namespace) -> int:
     if args.action == "check":
         return _check_profiles(args.files)
@@ -196,6 +222,12 @@ def build_parser() -> argparse.ArgumentParser:
     calls.add_argument("action", nargs="?", choices=["list", "check"], default="list")
     calls.add_argument("files", nargs="*", metavar="FILE")
     calls.set_defaults(func=cmd_calls)
+
+    remind = sub.add_parser(
+        "remind", help="send due-date reminders and daily digests (run by a scheduler)"
+    )
+    remind.add_argument("--today", default="", help="the date to remind for (YYYY-MM-DD)")
+    remind.set_defaults(func=cmd_remind)
 
     admin = sub.add_parser("createadmin", help="create a platform administrator")
     admin.add_argument("--email", required=True)

@@ -10,14 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from proposals.access import proposal_role
-from proposals.models import (
-    Comment,
-    Membership,
-    Notification,
-    Proposal,
-    Section,
-    User,
-)
+from proposals.models import Comment, Membership, Proposal, Section, User
+from proposals.notifications import notify_all, writers_of
 
 MAX_BODY = 5000
 MAX_QUOTE = 1000
@@ -82,20 +76,16 @@ def add(
     )
     session.add(comment)
     session.flush()
-    for person in mentioned(body, participants(session, proposal)):
-        if person.id != user.id:
-            session.add(
-                Notification(
-                    user_id=person.id,
-                    kind="mention",
-                    payload={
-                        "by": user.name,
-                        "section": section.title,
-                        "proposal": proposal.acronym or proposal.title,
-                    },
-                    link=link,
-                )
-            )
+    payload = {
+        "by": user.name,
+        "section": section.title,
+        "proposal": proposal.acronym or proposal.title,
+    }
+    people = mentioned(body, participants(session, proposal))
+    notify_all(session, people, "mention", payload, link, actor=user)
+    # The section's writers hear of every comment on it (once: a mention already told them).
+    writers = [w for w in writers_of(section) if w not in people]
+    notify_all(session, writers, "comment", payload, link, actor=user)
     return comment
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from proposals import actions, sections
@@ -27,6 +27,7 @@ from proposals.models import (
     User,
     utcnow,
 )
+from proposals.notifications import notify, notify_all
 
 PARTNER_ROLES = ("partner", "associated")
 
@@ -142,6 +143,19 @@ def invite_organisation(
         proposal.partners.append(partner)
     session.flush()
     actions.record(session, proposal, user, "invite_partner", organisation.name)
+    members = session.scalars(
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.organisation_id == organisation.id)
+    )
+    notify_all(
+        session,
+        members,
+        "invitation",
+        {"by": user.name, "organisation": organisation.name, "proposal": proposal.title},
+        "/invitations",
+        actor=user,
+    )
     return partner
 
 
@@ -173,6 +187,16 @@ def invite_by_email(
     session.add(invitation)
     session.flush()
     actions.record(session, proposal, user, "invite_by_email", email)
+    # Someone already on Engage also sees it under the bell (the e-mail carries the link).
+    known = session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    if known is not None:
+        notify(
+            session,
+            known,
+            "invitation",
+            {"by": user.name, "organisation": known.name, "proposal": proposal.title},
+            "/invitations",
+        )
     return invitation
 
 

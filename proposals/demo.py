@@ -35,6 +35,7 @@ class DemoAccount:
     organisation: str | None
     role: str = "admin"
     is_admin: bool = False
+    is_mentor: bool = False
 
 
 ORGANISATIONS: dict[str, dict[str, object]] = {
@@ -107,7 +108,9 @@ ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount(
         "ruta@demo.engage", "Rūta Petrauskienė", "Partner writer, Klaipėda", "en", "klaipeda"
     ),
-    DemoAccount("marta@demo.engage", "Marta Wiśniewska", "Mentor, BISER", "pl", "biser"),
+    DemoAccount(
+        "marta@demo.engage", "Marta Wiśniewska", "Mentor, BISER", "pl", "biser", is_mentor=True
+    ),
     DemoAccount(
         "piotr@demo.engage",
         "Piotr Zieliński",
@@ -149,6 +152,7 @@ def seed(session: Session) -> list[dict[str, str]]:
             password_hash=password_hash,
             locale=account.locale,
             is_admin=account.is_admin,
+            is_mentor=account.is_mentor,
         )
         users[account.email.split("@")[0]] = user
         session.add(user)
@@ -262,3 +266,33 @@ def _seed_sections(session: Session, proposal: Proposal, users: dict[str, User])
         if section.key in SECTION_TEXTS:
             author, text = SECTION_TEXTS[section.key]
             sections.save_in(session, section, users[author].id, text)
+            sections.move(session, section, "writer", users[author].id, "mark_ready")
+    _seed_review(session, proposal, users)
+
+
+def _seed_review(session: Session, proposal: Proposal, users: dict[str, User]) -> None:
+    """One review round under way: Marta has approved the summary; two sections wait."""
+    from datetime import date
+
+    from proposals import reviews
+
+    written = [s for s in proposal.sections if s.key in SECTION_TEXTS]
+    round_ = reviews.request_review(
+        session,
+        users["anna"],
+        proposal,
+        written,
+        users["marta"],
+        date(2027, 1, 20),
+        "Prosimy o uwagi przed wysłaniem wniosku do partnerów.",
+    )
+    first = next(v for v in round_.verdicts if v.section.key == "streszczenie")
+    reviews.give_verdict(
+        session,
+        users["marta"],
+        round_,
+        first,
+        "approved",
+        "Jasne i zwięzłe streszczenie. Dobrze!",
+        {},
+    )

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import copy
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
@@ -50,6 +51,18 @@ def set_locale(locale: str, timezone: str | None = None) -> None:
     _locale.set(locale if locale in LOCALES else DEFAULT_LOCALE)
     if timezone:
         _timezone.set(timezone)
+
+
+@contextmanager
+def using(locale: str, timezone: str | None = None) -> Iterator[None]:
+    """Speak ``locale`` (and show times in ``timezone``) inside the block, e.g. for an e-mail."""
+    locale_token = _locale.set(locale if locale in LOCALES else DEFAULT_LOCALE)
+    timezone_token = _timezone.set(timezone or _timezone.get())
+    try:
+        yield
+    finally:
+        _locale.reset(locale_token)
+        _timezone.reset(timezone_token)
 
 
 def get_locale() -> str:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, synonym
@@ -84,6 +85,13 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_signed_in_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Mentor standing (a support institute's mentor): may be asked to mentor proposals.
+    is_mentor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # How notifications reach the user by e-mail: immediately | daily | off.
+    email_notifications: Mapped[str] = mapped_column(
+        String(20), default="immediately", server_default="immediately"
+    )
+    digest_sent_at: Mapped[datetime | None] = mapped_column(default=None)
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -502,6 +510,82 @@ class Notification(Base):
     link: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set once the notification went out by e-mail (alone or in a digest), or was skipped.
+    emailed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    user: Mapped[User] = relationship()
+
+
+class ReviewRound(Base):
+    """A mentor's review of chosen sections; closed once every section has a verdict."""
+
+    __tablename__ = "review_round"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=public_id)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposal.id", ondelete="CASCADE"), index=True
+    )
+    mentor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+    requested_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    note: Mapped[str] = mapped_column(Text, default="")
+    due_date: Mapped[date | None] = mapped_column(Date, default=None)
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)  # open | closed
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    proposal: Mapped[Proposal] = relationship()
+    mentor: Mapped[User | None] = relationship(foreign_keys=[mentor_id])
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+    verdicts: Mapped[list[SectionVerdict]] = relationship(
+        back_populates="round", cascade="all, delete-orphan", order_by="SectionVerdict.position"
+    )
+
+
+class SectionVerdict(Base):
+    """One section in a review round: pending until the mentor approves or requests changes."""
+
+    __tablename__ = "section_verdict"
+    __table_args__ = (UniqueConstraint("round_id", "section_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("review_round.id", ondelete="CASCADE"), index=True
+    )
+    section_id: Mapped[int] = mapped_column(
+        ForeignKey("section.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # None while pending; then "approved" or "changes_requested".
+    verdict: Mapped[str | None] = mapped_column(String(30), default=None)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    # Optional points per award criterion of the call: {criterion key: points}.
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    revision_number: Mapped[int | None] = mapped_column(Integer, default=None)
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), default=None
+    )
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    round: Mapped[ReviewRound] = relationship(back_populates="verdicts")
+    section: Mapped[Section] = relationship()
+    decided_by: Mapped[User | None] = relationship()
+
+
+class ReminderLog(Base):
+    """A due-date reminder sent for a section, so that each due date is reminded once."""
+
+    __tablename__ = "reminder_log"
+    __table_args__ = (UniqueConstraint("section_id", "due_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("section.id", ondelete="CASCADE"))
+    due_date: Mapped[date] = mapped_column(Date)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class SignOff(Base):

@@ -51,6 +51,8 @@ from proposals.web import (
 from workflow import NotYourRole, Refused, WrongState, proposal_workflow
 
 ACTIVITY_LIMIT = 50
+#: Triggers that belong to review rounds: "Request review" opens one, the last verdict closes it.
+ROUND_TRIGGERS = ("request_review", "return_for_revision")
 
 
 class ProposalForm(Form):
@@ -195,7 +197,10 @@ def _page_context(request: Request, proposal: Proposal) -> dict[str, object]:
         "locale": get_locale(),
         "role": proposal_role(user, proposal),
         "manager": manager,
-        "options": actions.options(session, proposal, user),
+        # Review rounds fire these two themselves (see proposals/reviews.py).
+        "options": [
+            o for o in actions.options(session, proposal, user) if o.trigger not in ROUND_TRIGGERS
+        ],
         "workflow": workflow,
         "phase": workflow.phase_of(proposal.status),
         "activity": list(activity),
@@ -228,6 +233,8 @@ def transition(request: Request) -> Response:
         raise HTTPException(status_code=400)
     if trigger == "submit":  # the submission needs its date and the funder's reference
         return redirect(request, f"/proposals/{proposal.public_id}/final#submission")
+    if trigger in ROUND_TRIGGERS:
+        return redirect(request, f"/proposals/{proposal.public_id}/reviews")
     try:
         change = actions.fire(db(request), proposal, user, trigger, expected)
     except WrongState:

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from proposals import comments, consortium, live, sections
+from proposals import comments, consortium, live, reviews, sections
 from proposals.access import can, proposal_role, require, require_proposal
 from proposals.forms import CleanText, Form, FormErrors, form_dict, validate
 from proposals.i18n import gettext as _
@@ -158,6 +158,7 @@ def editor(request: Request) -> Response:
             "labels": workflow.labels,
             "options": options,
             "threads": comments.threads(db(request), section),
+            "verdicts": reviews.latest_verdicts(db(request), section),
             "can_comment": comments.may_comment(user, proposal),
             "people": [p.name for p in comments.participants(db(request), proposal)],
             "values": {},

@@ -286,12 +286,34 @@ def assign(
     assignee: User | None,
     due: date | None,
 ) -> None:
-    """The coordinator gives a section to a partner (and a person) with a due date."""
+    """The coordinator gives a section to a partner (and a person) with a due date.
+
+    The new writer (the person, else the partner's contact) is notified when the
+    section changes hands or its due date moves.
+    """
+    changed = (
+        section.partner_id != (partner.id if partner else None)
+        or section.assignee_id != (assignee.id if assignee else None)
+        or section.due_date != due
+    )
     section.partner_id = partner.id if partner else None
     section.assignee_id = assignee.id if assignee else None
     section.due_date = due
+    section.partner, section.assignee = partner, assignee
     if partner is not None and section.status == "unassigned":
         move(session, section, "coordinator", user.id, "assign")
+    if changed and partner is not None:
+        from proposals.notifications import notify_all, writers_of
+
+        proposal = section.proposal
+        payload = {
+            "by": user.name,
+            "section": section.title,
+            "proposal": proposal.acronym or proposal.title,
+            "due": due.isoformat() if due else "",
+        }
+        link = f"/proposals/{proposal.public_id}/sections/{section.key}"
+        notify_all(session, writers_of(section), "section_assigned", payload, link, actor=user)
 
 
 def add_annex(proposal: Proposal, title: str, char_limit: int | None) -> Section:

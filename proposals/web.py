@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
-from starlette.background import BackgroundTask
+from starlette.background import BackgroundTasks
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -221,12 +221,15 @@ def _run(handler: Handler, request: Request) -> Response:
             user = _load_user(request, session)
             request.state.user = user
             use_request_locale(request, user)
-            return handler(request)
+            response = handler(request)
+            request.state.notified = list(session.info.get("notified", []))
+            return response
     except (StaleDataError, IntegrityError) as exc:
         # Two requests changed the same thing at the same moment and this one lost at
         # commit time: nothing of it was stored, and the user is told so.
         log.info("conflict on %s %s: %s", request.method, request.url.path, exc.__class__.__name__)
         request.state.mail = []
+        request.state.notified = []
         raise HTTPException(status_code=409) from None
 
 
@@ -249,14 +252,29 @@ def view(handler: Handler) -> Callable[[Request], Any]:
         finally:
             await request.state.form.close()
         settings = request.app.state.settings
+        # After the commit: a rolled-back request never mails or notifies anybody.
+        tasks = BackgroundTasks()
         if request.state.mail and settings.smtp.configured:
-            # After the commit: a rolled-back request never mails anybody.
-            response.background = BackgroundTask(
+            tasks.add_task(
                 mail.send_pending,
                 settings.smtp,
                 request.app.state.sessionmaker,
                 list(request.state.mail),
             )
+        notified = getattr(request.state, "notified", [])
+        if notified:
+            from proposals.notifications import deliver
+
+            tasks.add_task(
+                deliver,
+                settings,
+                request.app.state.sessionmaker,
+                request.app.state.templates,
+                request.app.state.broker,
+                notified,
+            )
+        if tasks.tasks:
+            response.background = tasks
         return response
 
     return endpoint

@@ -142,3 +142,46 @@ def test_events_need_access(tmp_path: Path, database) -> None:  # type: ignore[n
         assert _client(server.url).get(events).url.path == "/signin"
     finally:
         server.stop()
+
+
+def test_the_bell_rings_on_every_app_process(tmp_path: Path, database) -> None:  # type: ignore[no-untyped-def]
+    url, processes = database
+    servers = []
+    try:
+        for n in range(processes):
+            workdir = tmp_path / f"p{n}"
+            workdir.mkdir()
+            servers.append(Server(workdir, database_url=url))
+        a, b = servers[0], servers[-1]
+        anna, anna_org = _join(b.url, "Anna Kowalska", "anna@x.pl", "Fala", "PL")
+        ola, ola_org = _join(a.url, "Ola Nordmann", "ola@x.no", "Fri", "NO")
+        assert _client(a.url).get("/notifications/events").url.path == "/signin"
+        events: queue.Queue[str] = queue.Queue()
+
+        def listen() -> None:
+            listener = httpx.Client(
+                base_url=a.url, timeout=httpx.Timeout(30, read=30), cookies=ola.cookies
+            )
+            try:
+                with listener.stream("GET", "/notifications/events") as stream:
+                    for line in stream.iter_lines():
+                        events.put(line)
+            except httpx.HTTPError:
+                pass  # the server stopped at the end of the test
+
+        threading.Thread(target=listen, daemon=True).start()
+        assert _first(events, "event: unread")
+        assert _first(events, "data: ") == 'data: {"count": 0}'
+        # Anna, on the other process, invites Ola's organisation: Ola's bell rings.
+        response = _post(
+            anna,
+            "/proposals/new",
+            {"call": "acf-poland-national", "title": "Live", "organisation": anna_org},
+        )
+        pid = str(response.url).rsplit("/", 1)[1]
+        _post(anna, f"/proposals/{pid}/partners", {"organisation": ola_org, "role": "partner"})
+        assert _first(events, "event: unread")
+        assert _first(events, "data: ") == 'data: {"count": 1}'
+    finally:
+        for server in servers:
+            server.stop()

@@ -94,3 +94,30 @@
     }
   });
 })();
+
+/*
+ * The bell in the header: the unread count arrives live over server-sent
+ * events (one stream per page; the server fans out across app processes).
+ */
+(function () {
+  "use strict";
+  var bell = document.querySelector("[data-bell]");
+  if (!bell || typeof window.EventSource !== "function") return;
+  var badge = bell.querySelector("[data-unread]");
+  var count = bell.querySelector("[data-count]");
+  var source = new EventSource(bell.getAttribute("data-bell"));
+  source.addEventListener("unread", function (evt) {
+    var n = 0;
+    try {
+      n = JSON.parse(evt.data).count || 0;
+    } catch (e) {
+      return;
+    }
+    count.textContent = String(n);
+    badge.hidden = n === 0;
+  });
+  // Leaving the page closes the stream at once, so connections are not held open.
+  window.addEventListener("pagehide", function () {
+    source.close();
+  });
+})();

@@ -1,0 +1,347 @@
+"""Mentor review: mentors, review rounds and verdicts, the review queue, what mentors may not do."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from sqlalchemy import event, select
+from starlette.testclient import TestClient
+
+from proposals.access import can
+from proposals.models import (
+    Notification,
+    Proposal,
+    ProposalAccess,
+    ReviewRound,
+    Section,
+    SectionVerdict,
+    User,
+)
+from tests.conftest import csrf, post, row_counts
+from tests.consortium_helpers import (
+    Consortium,
+    Person,
+    consortium,
+    field_errors,
+    flashes,
+    person,
+    proposal,
+)
+
+PARTNER_ROW = re.compile(r'<option value="([\w-]+)"[^>]*>Frivillig</option>')
+
+
+def mentor(app, db, email: str = "marta@biser.example", name: str = "Marta Wiśniewska") -> Person:  # type: ignore[no-untyped-def]
+    who = person(app, db, email, name, "BISER " + email)
+    who.user.is_mentor = True
+    db.commit()
+    return who
+
+
+def drafting(app, db) -> tuple[Consortium, Person]:  # type: ignore[no-untyped-def]
+    """A consortium in drafting with a mentor, two sections written and marked ready."""
+    team = consortium(app, db)
+    marta = mentor(app, db)
+    response = post(
+        team.lead.client,
+        f"/proposals/{team.pid}/transition",
+        {"trigger": "start_drafting", "state": "partnership.inviting"},
+    )
+    assert response.status_code == 200
+    assert proposal(db, team.pid).status == "drafting.writing"
+    response = post(team.lead.client, f"/proposals/{team.pid}/mentors", {"mentor": marta.user.id})
+    assert "Marta Wiśniewska now mentors this proposal." in flashes(response)
+    base = f"/proposals/{team.pid}/sections"
+    partner_id = PARTNER_ROW.search(team.lead.client.get(base).text).group(1)
+    post(
+        team.lead.client,
+        base + "/streszczenie/assign",
+        {"partner": partner_id, "assignee": str(team.partner.user.id), "due_date": "2027-01-15"},
+    )
+    write(team.partner.client, base + "/streszczenie", "Krótkie streszczenie projektu.")
+    write(team.lead.client, base + "/uzasadnienie", "Dlaczego ten projekt jest potrzebny.")
+    return team, marta
+
+
+def write(client: TestClient, url: str, text: str) -> None:
+    token = csrf(client, url)
+    saved = client.post(
+        url + "/save",
+        data={"csrf_token": token, "base": "0", "text": text},
+        headers={"Accept": "application/json"},
+    )
+    assert saved.status_code == 200, saved.text
+    response = post(client, url + "/state", {"trigger": "mark_ready", "state": "drafting"})
+    assert response.status_code == 200
+
+
+def sections(db, pid: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    db.expire_all()
+    rows = db.scalars(
+        select(Section).join(Proposal).where(Proposal.public_id == pid).order_by(Section.position)
+    )
+    return {s.key: s.status for s in rows}
+
+
+def request_review(team: Consortium, marta: Person) -> str:
+    """Press "Request review" with the sections it proposes; the round's URL."""
+    url = f"/proposals/{team.pid}/reviews/new"
+    page = team.lead.client.get(url).text
+    chosen = re.findall(r'name="sections" value="([\w-]+)" checked', page)
+    assert chosen == ["streszczenie", "uzasadnienie"]  # the ready ones, by default
+    response = post(
+        team.lead.client,
+        url,
+        {"mentor": str(marta.user.id), "sections": chosen, "due_date": "2027-01-10"},
+    )
+    assert "Marta Wiśniewska is asked to review the chosen sections." in flashes(response)
+    return response.url.path
+
+
+def test_a_review_round_from_request_to_closing(app, db):
+    team, marta = drafting(app, db)
+    round_url = request_review(team, marta)
+    assert proposal(db, team.pid).status == "drafting.in_review"
+    note = db.scalar(select(Notification).where(Notification.kind == "review_requested"))
+    assert note.user_id == marta.user.id and note.link == round_url
+
+    queue = marta.client.get("/reviews").text
+    assert "BYC" in queue and "2 / 2" in queue and round_url in queue
+
+    # A request for changes needs a comment; scores stay within the criterion's points.
+    verdict = round_url + "/sections/streszczenie"
+    response = post(marta.client, verdict, {"verdict": "changes_requested", "comment": ""})
+    assert response.status_code == 422
+    assert "Say what should change" in field_errors(response)["comment"]
+    response = post(
+        marta.client, verdict, {"verdict": "approved", "comment": "ok", "score-trafnosc": "31"}
+    )
+    assert response.status_code == 422 and "from 0 to 30" in response.text
+    assert (
+        db.scalar(select(SectionVerdict.verdict).where(SectionVerdict.verdict.is_not(None))) is None
+    )
+
+    response = post(
+        marta.client,
+        verdict,
+        {"verdict": "changes_requested", "comment": "Dodajcie liczby uczestników."},
+    )
+    assert "Your verdict on “Streszczenie projektu” is saved." in flashes(response)
+    assert sections(db, team.pid)["streszczenie"] == "changes_requested"
+    assert db.scalar(select(ReviewRound.status)) == "open"
+    assert "1 / 2" in marta.client.get("/reviews").text
+
+    response = post(
+        marta.client,
+        round_url + "/sections/uzasadnienie",
+        {"verdict": "approved", "comment": "Przekonujące.", "score-trafnosc": "25"},
+    )
+    assert "the review round is closed" in " ".join(flashes(response))
+    states = sections(db, team.pid)
+    assert states["streszczenie"] == "changes_requested" and states["uzasadnienie"] == "approved"
+    assert proposal(db, team.pid).status == "drafting.revising"
+    assert "Nothing waits for your review." in marta.client.get("/reviews").text
+
+    # The writer hears of the verdict and reads it on the section; the summary stays.
+    verdicts = db.scalars(select(Notification).where(Notification.kind == "verdict")).all()
+    assert [n.user_id for n in verdicts] == [team.partner.user.id]
+    page = team.partner.client.get(f"/proposals/{team.pid}/sections/streszczenie").text
+    assert "Changes requested" in page and "Dodajcie liczby uczestników." in page
+    summary = team.partner.client.get(round_url).text
+    assert "Closed" in summary and "Przekonujące." in summary and ">25<" in summary
+    assert "Request changes" not in summary  # nobody may judge a closed round
+    closed = db.scalar(select(Notification).where(Notification.kind == "review_closed"))
+    assert closed.user_id == team.lead.user.id
+    # Changes requested: the section is back with its writer, who marks it ready again.
+    url = f"/proposals/{team.pid}/sections/streszczenie"
+    post(
+        team.partner.client, url + "/state", {"trigger": "mark_ready", "state": "changes_requested"}
+    )
+    assert sections(db, team.pid)["streszczenie"] == "ready"
+
+
+def test_a_section_waits_in_one_open_round_at_a_time(app, db):
+    team, marta = drafting(app, db)
+    request_review(team, marta)
+    url = f"/proposals/{team.pid}/reviews/new"
+    response = post(
+        team.lead.client, url, {"mentor": str(marta.user.id), "sections": ["streszczenie"]}
+    )
+    assert response.status_code == 422
+    assert "“Streszczenie projektu” is already waiting for a review." in response.text
+    response = post(team.lead.client, url, {"mentor": str(marta.user.id), "sections": []})
+    assert response.status_code == 422 and "Choose at least one section." in response.text
+    assert db.scalar(select(ReviewRound.id).where(ReviewRound.id > 1)) is None
+
+
+def test_only_the_coordinator_requests_review_and_only_the_mentor_judges(app, db):
+    team, marta = drafting(app, db)
+    url = f"/proposals/{team.pid}/reviews/new"
+    assert team.partner.client.get(url).status_code == 403
+    assert marta.client.get(url).status_code == 403
+    round_url = request_review(team, marta)
+    for client in (team.lead.client, team.partner.client):
+        response = post(client, round_url + "/sections/streszczenie", {"verdict": "approved"})
+        assert response.status_code == 403
+    assert (
+        db.scalar(select(SectionVerdict.verdict).where(SectionVerdict.verdict.is_not(None))) is None
+    )
+
+
+def test_a_mentor_edits_nothing_and_reads_only_what_they_mentor(app, db):
+    team, marta = drafting(app, db)
+    other = consortium(
+        app,
+        db,
+        lead=("jan@x.example", "Jan Nowak", "Fundacja Inna", "PL"),
+        partner=("kari@x.example", "Kari Dahl", "Annen", "NO"),
+        title="Another proposal",
+    )
+    url = f"/proposals/{team.pid}/sections/streszczenie"
+    assert marta.client.get(url).status_code == 200  # reads everything of what they mentor
+    outsider = person(app, db, "eve@x.example", "Eve", "Elsewhere", "LT")
+    before = row_counts(db)
+    token = csrf(marta.client, url)
+    saved = marta.client.post(
+        url + "/save",
+        data={"csrf_token": token, "base": "1", "text": "Mentor's own text"},
+        headers={"Accept": "application/json"},
+    )
+    assert saved.status_code == 403
+    assert post(marta.client, url + "/assign", {"partner": ""}).status_code == 403
+    assert (
+        post(marta.client, url + "/state", {"trigger": "reopen", "state": "ready"}).status_code
+        == 403
+    )
+    assert (
+        post(marta.client, f"/proposals/{team.pid}/sections/add", {"title": "x"}).status_code == 403
+    )
+    response = post(
+        marta.client,
+        f"/proposals/{team.pid}/transition",
+        {"trigger": "withdraw", "state": "drafting.writing"},
+    )
+    assert response.status_code == 403
+    # A proposal they do not mentor: 403 for a mentor, 404 for any other outsider.
+    assert marta.client.get(f"/proposals/{other.pid}").status_code == 403
+    assert marta.client.get(f"/proposals/{other.pid}/sections/streszczenie").status_code == 403
+    assert outsider.client.get(f"/proposals/{other.pid}").status_code == 404
+    assert row_counts(db) == before
+    db.expire_all()
+    section = db.scalar(
+        select(Section)
+        .join(Proposal)
+        .where(Proposal.public_id == team.pid, Section.key == "streszczenie")
+    )
+    assert section.text == "Krótkie streszczenie projektu." and section.status == "ready"
+    # The rule is generic: any editing action (e.g. the budget's) is refused to a mentor.
+    user = db.get(User, marta.user.id)
+    loaded = proposal(db, team.pid)
+    for action in ("edit_budget", "edit_text", "assign", "manage_consortium", "sign_off"):
+        assert not can(user, action, loaded)
+        assert not can(user, action, section)
+    assert can(user, "view", loaded) and can(user, "give_verdict", loaded)
+
+
+def test_admin_invites_a_mentor_and_assigns_them(app, db):
+    from tests.conftest import make_user, sign_in
+
+    make_user(db, email="admin@x.example", name="Admin", is_admin=True)
+    admin = TestClient(app, raise_server_exceptions=False)
+    sign_in(admin, email="admin@x.example")
+    team = consortium(app, db)
+    response = post(admin, "/admin/mentors", {"name": "", "email": "nope"})
+    assert response.status_code == 422 and field_errors(response)
+    response = post(
+        admin, "/admin/mentors", {"name": "Nowa Mentorka", "email": "nowa@biser.example"}
+    )
+    assert "We have sent an invitation to nowa@biser.example." in flashes(response)
+    db.expire_all()
+    new = db.scalar(select(User).where(User.email == "nowa@biser.example"))
+    assert new.is_mentor
+    response = post(
+        admin, "/admin/mentors", {"action": "assign", "mentor": str(new.id), "proposal": team.pid}
+    )
+    assert "Nowa Mentorka now mentors this proposal." in flashes(response)
+    db.expire_all()
+    assert (
+        db.scalar(select(ProposalAccess.role).where(ProposalAccess.user_id == new.id)) == "mentor"
+    )
+    assert team.lead.client.get("/admin/mentors").status_code == 403
+
+
+# --- the queue: constant queries ----------------------------------------------------------
+
+
+def _mentored_rounds(db, mentor_user: User, lead_user_id: int, count: int, start: int) -> None:  # type: ignore[no-untyped-def]
+    """``count`` proposals mentored by ``mentor_user``, each with an open round on 20 sections."""
+    for n in range(start, start + count):
+        p = Proposal(
+            title=f"Consortium {n}",
+            acronym=f"C{n}",
+            call_id="acf-poland-national",
+            call_version=1,
+            status="drafting.in_review",
+            created_by_id=lead_user_id,
+        )
+        p.access.append(ProposalAccess(user_id=mentor_user.id, role="mentor"))
+        p.sections = [
+            Section(
+                key=f"s{i}",
+                title=f"Section {i}",
+                position=i,
+                status="ready",
+                text="x",
+                due_date=date(2027, 1, 1 + (n + i) % 28),
+            )
+            for i in range(20)
+        ]
+        db.add(p)
+        db.flush()
+        db.add(
+            ReviewRound(
+                proposal_id=p.id,
+                mentor_id=mentor_user.id,
+                requested_by_id=lead_user_id,
+                verdicts=[
+                    SectionVerdict(
+                        section_id=s.id,
+                        position=s.position,
+                        verdict="approved" if s.position < 5 else None,
+                    )
+                    for s in p.sections
+                ],
+            )
+        )
+    db.commit()
+
+
+def _queries(app, client: TestClient, url: str) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    count = 0
+
+    def counter(*_args: object) -> None:
+        nonlocal count
+        count += 1
+
+    event.listen(app.state.engine, "before_cursor_execute", counter)
+    try:
+        response = client.get(url)
+        assert response.status_code == 200
+    finally:
+        event.remove(app.state.engine, "before_cursor_execute", counter)
+    return count, response.text
+
+
+def test_the_review_queue_takes_the_same_queries_for_3_or_30_consortia(app, db):
+    marta = mentor(app, db)
+    _mentored_rounds(db, marta.user, marta.user.id, 3, 0)
+    small, page = _queries(app, marta.client, "/reviews")
+    assert page.count("15 / 20") == 3
+    _mentored_rounds(db, marta.user, marta.user.id, 27, 3)
+    large, page = _queries(app, marta.client, "/reviews")
+    assert page.count("15 / 20") == 30
+    assert large == small
+    # Most urgent first: the earliest due date leads.
+    dues = [int(d) for d in re.findall(r"C(\d+)</a>", page)]
+    assert dues[0] in (0, 27)  # due 1 January 2027 (section 0 of consortia 0 and 27)

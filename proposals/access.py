@@ -118,6 +118,8 @@ def can(user: User | None, action: str, target: object) -> bool:
             return role in ("coordinator", "writer")
         if action == "request_review":
             return role == "coordinator"
+        if action == "export":  # the application and the package go into the export history
+            return role in CONSORTIUM_MANAGERS
     if isinstance(target, Section):
         role = proposal_role(user, target.proposal)
         if action == "view":
@@ -140,8 +142,10 @@ def can(user: User | None, action: str, target: object) -> bool:
         manager = proposal_role(user, target.proposal) in CONSORTIUM_MANAGERS
         if action == "answer_invitation":
             return mine and target.status == "invited"
-        if action in ("set_contact", "withdraw"):
+        if action in ("set_contact", "withdraw", "export_declaration"):
             return (mine or manager) and target.status == "active"
+        if action == "sign_off":  # a partner signs for itself, the coordinator included
+            return mine and target.status == "active"
     return False
 
 

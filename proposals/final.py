@@ -173,13 +173,6 @@ def sign_offs(session: Session, proposal: Proposal) -> list[PartnerSignOffs]:
     return out
 
 
-def may_sign_off(user: User, partner: Partner) -> bool:
-    """A member of the partner organisation signs off for it (the coordinator too, for the lead)."""
-    from proposals.access import organisation_ids
-
-    return partner.status == "active" and partner.organisation_id in organisation_ids(user)
-
-
 def sign_off(session: Session, proposal: Proposal, partner: Partner, user: User) -> None:
     """The partner signs off its sections and its budget as they are now."""
     withdraw_sign_offs(session, proposal.id, partner.id, WHAT, user.id, "")

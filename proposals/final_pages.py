@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from proposals import actions, consortium, final
-from proposals.access import can, proposal_role, require_proposal
+from proposals.access import can, proposal_role, require, require_proposal
 from proposals.forms import CleanText, Form, FormErrors, form_dict, validate
 from proposals.i18n import gettext as _
 from proposals.models import Export, Proposal
@@ -56,7 +56,11 @@ def _page(request: Request, proposal: Proposal, values=None, errors=None) -> Res
             "states": states,
             "signing": proposal.status in final.SIGNING_STATES,
             "read_only": final.is_read_only(proposal.status),
-            "may_sign": {s.partner.id: final.may_sign_off(user, s.partner) for s in states},
+            "may_sign": {s.partner.id: can(user, "sign_off", s.partner) for s in states},
+            "may_declare": {
+                s.partner.id: can(user, "export_declaration", s.partner) for s in states
+            },
+            "may_export": can(user, "export", proposal),
             "coordinator": proposal_role(user, proposal) == "coordinator",
             "options": actions.options(session, proposal, user),
             "history": final.history(session, proposal),
@@ -84,8 +88,7 @@ def sign_off(request: Request) -> Response:
     )
     if partner is None:
         raise HTTPException(status_code=404)
-    if not final.may_sign_off(user, partner):
-        raise HTTPException(status_code=403)
+    require(user, "sign_off", partner)
     if proposal.status not in final.SIGNING_STATES:
         flash(
             request, _("Sign-offs are collected once the coordinator moves to sign-off."), "error"
@@ -106,8 +109,15 @@ def make_export(request: Request) -> Response:
     partner = str(form(request).get("partner") or "") or None
     if kind not in KINDS or (kind == "declaration" and partner is None):
         raise HTTPException(status_code=400)
-    if partner and partner not in {p.public_id for p in proposal.partners if p.status == "active"}:
-        raise HTTPException(status_code=404)
+    if kind == "declaration":
+        target = next(
+            (p for p in proposal.partners if p.public_id == partner and p.status == "active"), None
+        )
+        if target is None:
+            raise HTTPException(status_code=404)
+        require(user, "export_declaration", target)
+    else:
+        require(user, "export", proposal)
     row = final.export(db(request), proposal, user, kind, partner)
     return _download(row)
 

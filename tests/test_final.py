@@ -143,3 +143,26 @@ def test_signed_proposal_is_read_only_until_reopened(app, db):
     assert "Done" in " ".join(flashes(response))
     assert audit(db, team.pid, "reopen")[-1].actor_id == team.lead.user.id
     assert _save(team.partner.client, team.pid, "cele", "Zmiana.", 1).status_code == 200
+
+
+def test_only_the_coordinator_exports_the_application_and_partners_their_own_declaration(app, db):
+    team = _signing(app, db)
+    url = f"/proposals/{team.pid}/final/export"
+    mine = partner_of(db, team.pid, team.partner.organisation)
+    lead = partner_of(db, team.pid, team.lead.organisation)
+    page = team.partner.client.get(f"/proposals/{team.pid}/final").text
+    assert "Export to Word" not in page and "The coordinator exports the application" in page
+    assert "Declaration of Frivillig" in page
+    for kind in ("application", "package"):
+        assert post(team.partner.client, url, {"kind": kind}).status_code == 403
+    forged = post(team.partner.client, url, {"kind": "declaration", "partner": lead.public_id})
+    assert forged.status_code == 403
+    assert db.scalars(select(Export)).first() is None  # nothing was made or kept
+    own = post(team.partner.client, url, {"kind": "declaration", "partner": mine.public_id})
+    assert own.status_code == 200 and own.content.startswith(b"PK")
+    sign = post(
+        team.partner.client, f"/proposals/{team.pid}/final/sign-off", {"partner": lead.public_id}
+    )
+    assert sign.status_code == 403
+    db.expire_all()
+    assert db.scalars(select(SignOff).where(SignOff.partner_id == lead.id)).first() is None

@@ -115,6 +115,11 @@ def can(user: User | None, action: str, target: object) -> bool:
             return mine and target.status == "invited"
         if action in ("set_contact", "withdraw"):
             return (mine or manager) and target.status == "active"
+        if action == "edit_budget":
+            # A partner's writers edit its own budget; the coordinator edits all of them.
+            role = proposal_role(user, target.proposal)
+            writer = role == "writer" and mine
+            return target.status == "active" and (role == "coordinator" or writer)
     return False
 
 

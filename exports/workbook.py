@@ -89,7 +89,7 @@ DEFAULT_LABELS: dict[str, str] = {
     "period": "Period or work package",
     "consortium": "Consortium",
     "share": "Share of funding",
-    "lines": "Cost lines (quantity × unit cost; flat rates: rate in % × base)",
+    "lines": "Cost lines (quantity × unit cost; flat rates: rate in percent × base)",
 }
 
 

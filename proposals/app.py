@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from proposals import (
     auth,
+    budget_pages,
     directory,
     ideas,
     notifications,
@@ -48,6 +49,7 @@ def create_app(settings: Settings, demo_accounts: list[dict[str, str]] | None = 
         *directory.routes,
         *proposal_pages.routes,
         *section_pages.routes,
+        *budget_pages.routes,
         *notifications.routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]

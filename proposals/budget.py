@@ -32,8 +32,10 @@ from exports.budget import (
     Source,
     SourceKind,
 )
+from exports.workbook import COLUMN, FUNDING_ROWS, CellError, ImportedPartner, WorkbookErrors
+from proposals.access import can
 from proposals.calls.schema import CURRENCIES, CallProfile, FlatRate
-from proposals.forms import CleanText, Form, FormErrors
+from proposals.forms import CleanText, Form, FormErrors, validate
 from proposals.i18n import get_locale
 from proposals.i18n import gettext as _
 from proposals.models import BudgetChange, BudgetLine, FundingSource, Partner, Proposal, User
@@ -523,17 +525,9 @@ def save_funding(
     """Store the partner's funding sources (in-kind from hours at the call's rate, if given)."""
     if data.stamp and data.stamp != funding_stamp(sources):
         raise Stale
+    in_kind = _check_funding(profile, data)
     hourly = profile.budget.in_kind.hourly_rate
-    hours = data.in_kind_hours
-    if hours is not None and hourly is not None:
-        in_kind = in_kind_value(hours, hourly, profile.budget.rounding)
-        if in_kind > MAX_AMOUNT:
-            raise FormErrors({"in_kind_hours": _("Enter at most %(max)s.", max=str(MAX_AMOUNT))})
-    else:
-        hours = None
-        in_kind = data.in_kind if data.in_kind is not None else ZERO
-    if in_kind > 0 and not profile.budget.in_kind.allowed:
-        raise FormErrors({"in_kind": _("This call does not accept in-kind contributions.")})
+    hours = data.in_kind_hours if hourly is not None else None
     amounts: dict[SourceKind, Decimal] = {
         "grant": data.grant,
         "own_cash": data.own_cash,
@@ -570,3 +564,118 @@ def history(session: Session, proposal: Proposal, limit: int = 200) -> list[Budg
             .limit(limit)
         )
     )
+
+
+def load_lines(session: Session, partner: Partner) -> list[BudgetLine]:
+    return list(
+        session.scalars(
+            select(BudgetLine)
+            .where(BudgetLine.partner_id == partner.id)
+            .order_by(BudgetLine.position, BudgetLine.id)
+        )
+    )
+
+
+def load_sources(session: Session, partner: Partner) -> dict[str, FundingSource]:
+    query = select(FundingSource).where(FundingSource.partner_id == partner.id)
+    return {s.kind: s for s in session.scalars(query)}
+
+
+# --- importing a workbook ----------------------------------------------------------------
+
+
+def import_workbook(
+    session: Session,
+    profile: CallProfile,
+    rows: list[PartnerRows],
+    user: User,
+    imported: list[ImportedPartner],
+) -> list[str]:
+    """Replace the budgets of the sheets' partners, all or nothing; the partners skipped.
+
+    Every line and figure is validated with the page's own rules first; any problem
+    raises :class:`WorkbookErrors` by sheet and cell before anything is changed.
+    Sheets of partners the user may not edit are not read (their names are returned).
+    """
+    by_key = {row.partner.public_id: row for row in rows}
+    errors: list[CellError] = []
+    plan: list[tuple[PartnerRows, list[LineForm], list[tuple[str, Decimal]], FundingForm]] = []
+    skipped: list[str] = []
+    for sheet in imported:
+        row = by_key[sheet.key]
+        if not can(user, "edit_budget", row.partner):
+            skipped.append(row.partner.organisation.name)
+            continue
+        lines: list[LineForm] = []
+        flats: list[tuple[str, Decimal]] = []
+        for item in sheet.lines:
+            values = {k: ("" if v is None else v) for k, v in item.values.items()}
+            if item.flat:
+                rate = item.values["quantity"]
+                if rate is None or rate > 100:
+                    message = _("Enter a rate from 0 to 100.")
+                    errors.append(
+                        CellError(sheet.sheet, f"{COLUMN['quantity']}{item.row}", message)
+                    )
+                else:
+                    flats.append((str(item.values["category"]), rate))
+                continue
+            try:
+                data = validate(LineForm, values)
+                _check_line(profile, data)
+            except FormErrors as exc:
+                for name, message in exc.errors.items():
+                    cell = f"{COLUMN.get(name, 'A')}{item.row}"
+                    if not any(e.sheet == sheet.sheet and e.cell == cell for e in errors):
+                        errors.append(CellError(sheet.sheet, cell, message))
+                continue
+            lines.append(data)
+        money = {
+            "grant": sheet.sources.get("grant", ZERO),
+            "own_cash": sheet.sources.get("own_cash", ZERO),
+            "in_kind": sheet.sources.get("in_kind"),
+            "in_kind_hours": sheet.hours,
+            "other_donor": sheet.sources.get("other_donor", ZERO),
+            "national": sheet.sources.get("national", ZERO),
+            "note": sheet.notes.get("other_donor", ""),
+        }
+        cells = {k: f"B{r}" for k, r in FUNDING_ROWS.items()}
+        cells.update(in_kind_hours=f"C{FUNDING_ROWS['in_kind']}")
+        cells.update(note=f"D{FUNDING_ROWS['other_donor']}")
+        try:
+            funding = validate(FundingForm, money)
+            _check_funding(profile, funding)
+        except FormErrors as exc:
+            for name, message in exc.errors.items():
+                errors.append(CellError(sheet.sheet, cells.get(name, "B7"), message))
+            continue
+        plan.append((row, lines, flats, funding))
+    if errors:
+        raise WorkbookErrors(errors)
+    for row, lines, flats, funding in plan:
+        partner = row.partner
+        for line in load_lines(session, partner):
+            _log(session, partner, user, line.description, "deleted", line.amount, "")
+            session.delete(line)
+        session.flush()
+        for data in lines:
+            save_line(session, profile, partner, user, data)
+        for category, rate in flats:
+            set_flat_rate(session, profile, partner, user, category, rate)
+        save_funding(session, profile, partner, user, funding, load_sources(session, partner))
+    return skipped
+
+
+def _check_funding(profile: CallProfile, data: FundingForm) -> Decimal:
+    """The in-kind value the form gives (hours at the call's rate, or as stated), checked."""
+    hourly = profile.budget.in_kind.hourly_rate
+    if data.in_kind_hours is not None and hourly is not None:
+        in_kind = in_kind_value(data.in_kind_hours, hourly, profile.budget.rounding)
+        if in_kind > MAX_AMOUNT:
+            limit = format_decimal(MAX_AMOUNT, locale=get_locale())
+            raise FormErrors({"in_kind_hours": _("Enter at most %(max)s.", max=limit)})
+    else:
+        in_kind = data.in_kind if data.in_kind is not None else ZERO
+    if in_kind > 0 and not profile.budget.in_kind.allowed:
+        raise FormErrors({"in_kind": _("This call does not accept in-kind contributions.")})
+    return in_kind

@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from babel.numbers import NumberFormatError, format_decimal, parse_decimal
+from babel.numbers import NumberFormatError, format_decimal, get_group_symbol, parse_decimal
 from pydantic import BeforeValidator, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -70,6 +70,9 @@ def parse_number(value: object, places: int = 2, maximum: Decimal = MAX_AMOUNT) 
         text = str(value or "").strip()
         if not text:
             raise ValueError(_("This field is required."))
+        group = get_group_symbol(get_locale())
+        if group.isspace():  # people type a plain space where Polish groups with a no-break one
+            text = text.replace(" ", group).replace("\u202f", group)
         try:
             number = parse_decimal(text, locale=get_locale(), strict=True)
         except NumberFormatError:

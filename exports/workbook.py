@@ -26,11 +26,25 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import _writer as cell_writer
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from exports.budget import SOURCE_KINDS, BudgetSnapshot, PartnerBudget
+
+_number_text = cell_writer.safe_string
+
+
+def _exact_text(value: object) -> str:
+    """A cell's text: a Decimal exactly as it is (openpyxl would go through a float)."""
+    if isinstance(value, Decimal) and value.is_finite():
+        return format(value, "f")
+    return str(_number_text(value))
+
+
+# openpyxl writes every number with "%.16g", which turns a Decimal into a float first.
+cell_writer.safe_string = _exact_text  # type: ignore[attr-defined]
 
 ROW_ID, ROW_CURRENCY, ROW_HOURLY = 2, 3, 4
 ROW_FUNDING_HEAD = 6

@@ -473,6 +473,8 @@ def download(request: Request) -> Response:
 def upload(request: Request) -> Response:
     proposal, profile = _proposal(request)
     user = current_user(request)
+    if not any(can(user, "edit_budget", p) for p in proposal.partners):
+        raise HTTPException(status_code=403)  # mentors and viewers read only
     file = form(request).get("workbook")
     errors: list[Any] = []
     if not isinstance(file, UploadFile) or not file.filename:

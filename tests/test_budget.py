@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from proposals import demo
 from proposals.models import BudgetChange, BudgetLine, FundingSource, Partner, Proposal
 from tests.conftest import post, row_counts, sign_in
-from tests.consortium_helpers import browser, field_errors
+from tests.consortium_helpers import browser
 
 AMOUNT = re.compile(r'data-figure="([\w-]+)">([^<]*)<')
 

@@ -11,6 +11,7 @@ import zipfile
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,17 +20,22 @@ from exports.budget import BudgetSnapshot
 from exports.workbook import FIRST_LINE, FUNDING_ROWS, budget_workbook
 from proposals import budget
 from proposals.models import BudgetLine, FundingSource
-from tests.conftest import csrf, row_counts
-from tests.test_budget import (  # noqa: F401  (the fixture)
+from tests.budget_helpers import (
     consortium_figures,
-    demo_db,
     line_form,
     partner,
+    seeded,
     signed_in,
     the_proposal,
     url,
 )
-from tests.conftest import post
+from tests.conftest import csrf, post, row_counts
+
+
+@pytest.fixture
+def demo_db(db: Session) -> Session:
+    return seeded(db)
+
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -172,7 +178,8 @@ def test_bad_workbooks_are_refused_by_sheet_and_cell_and_nothing_is_stored(
     cases = [
         (
             {f"B{row}": "=cmd|' /C calc'!A0"},
-            f"Sheet “{sheet}”, cell B{row}: Text that starts with =, +, - or @ would run as a formula",
+            f"Sheet “{sheet}”, cell B{row}: Text that starts with =, +, - or @ would run as a "
+            "formula",
         ),
         ({f"B{row + 1}": "@SUM(1+1)"}, f"cell B{row + 1}: Text that starts with"),
         ({f"D{row}": "many"}, f"cell D{row}: Enter a number."),

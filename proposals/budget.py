@@ -18,7 +18,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from babel.numbers import NumberFormatError, format_decimal, get_group_symbol, parse_decimal
+from babel.numbers import (
+    NumberFormatError,
+    format_decimal,
+    get_decimal_symbol,
+    get_group_symbol,
+    parse_decimal,
+)
 from pydantic import BeforeValidator, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -70,16 +76,19 @@ def parse_number(value: object, places: int = 2, maximum: Decimal = MAX_AMOUNT) 
         text = str(value or "").strip()
         if not text:
             raise ValueError(_("This field is required."))
-        group = get_group_symbol(get_locale())
+        locale = get_locale()
+        group, point = get_group_symbol(locale), get_decimal_symbol(locale)
         if group.isspace():  # people type a plain space where Polish groups with a no-break one
             text = text.replace(" ", group).replace("\u202f", group)
+        example = format_decimal(Decimal("1234.5"), format="#,##0.00", locale=locale)
+        wrong = _("Enter a number, for example %(example)s.", example=example)
+        # Only the locale's own symbols: "1.500" in Polish is not guessed to be 1.5 (or 1500).
+        if any(ch not in "0123456789-" and ch not in (group, point) for ch in text):
+            raise ValueError(wrong)
         try:
-            number = parse_decimal(text, locale=get_locale(), strict=True)
+            number = parse_decimal(text, locale=locale, strict=True)
         except NumberFormatError:
-            example = format_decimal(Decimal("1234.5"), format="#,##0.00", locale=get_locale())
-            raise ValueError(
-                _("Enter a number, for example %(example)s.", example=example)
-            ) from None
+            raise ValueError(wrong) from None
     if not number.is_finite():
         raise ValueError(_("Enter a number."))
     if number < 0:

@@ -42,4 +42,4 @@ def percent_shares(parts: Sequence[Decimal]) -> tuple[Decimal, ...] | None:
     order = sorted(range(len(parts)), key=lambda i: (-(exact[i] - floors[i]), i))
     for index in order[:left]:
         floors[index] += 1
-    return tuple(Decimal(f) / 100 for f in floors)
+    return tuple(Decimal(f).scaleb(-2) for f in floors)

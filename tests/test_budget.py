@@ -277,3 +277,12 @@ def test_htmx_gets_the_budget_region_with_fresh_totals(app, demo_db: Session) ->
     assert '<div id="budget"' in response.text and "<html" not in response.text
     assert consortium_figures(response.text)["total-costs"] == "€84,434.40"  # + 100 + 20 % flat
     assert "The line is added." in response.text
+
+
+def test_the_budget_page_speaks_polish_with_polish_numbers(app, demo_db: Session) -> None:
+    anna = signed_in(app, "anna@demo.engage", "pl")
+    page = html.unescape(anna.get(url(demo_db)).text)
+    assert "Pobierz budżet" in page and "Wkład niepieniężny" in page
+    assert consortium_figures(page)["total-costs"] == "84\xa0314,40\xa0€"
+    # The funding form shows the figures as a Polish user types them.
+    assert 'value="53140,00"' in page

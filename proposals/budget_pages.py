@@ -294,6 +294,10 @@ def _context(
         "hourly_rate": profile.budget.in_kind.hourly_rate,
         "in_kind_allowed": profile.budget.in_kind.allowed,
         "can_import": any(v.can_edit for v in views),
+        "lump_sums": [
+            format_money(a, profile.currency)
+            for a in (profile.budget.lump_sums.amounts if profile.budget.lump_sums else [])
+        ],
         "upload_errors": [],
     }
 

@@ -286,3 +286,31 @@ def test_the_budget_page_speaks_polish_with_polish_numbers(app, demo_db: Session
     assert consortium_figures(page)["total-costs"] == "84\xa0314,40\xa0€"
     # The funding form shows the figures as a Polish user types them.
     assert 'value="53140,00"' in page
+
+
+def test_without_javascript_a_line_is_edited_on_its_own_page(app, demo_db: Session) -> None:
+    ola = signed_in(app, "ola@demo.engage")
+    no = partner(demo_db, "NO")
+    line = lines_of(demo_db, "NO")[1]
+    seen, line_id = line.version, line.public_id
+    page = ola.get(url(demo_db, f"?edit={line.public_id}")).text
+    assert (
+        f'action="/proposals/{no.proposal.public_id}/budget/{no.public_id}/lines/{line.public_id}"'
+        in page
+    )
+    assert "Save line" in page and f'name="version" value="{line.version}"' in page
+    response = post(
+        ola,
+        url(demo_db, f"/{no.public_id}/lines/{line.public_id}"),
+        line_form(quantity="5", unit_cost="350", version=line.version),
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert response.headers["location"].endswith(f"/budget#p-{no.public_id}")
+    delete = post(
+        ola,
+        url(demo_db, f"/{no.public_id}/lines/{line.public_id}/delete"),
+        {"version": seen + 1},
+    )
+    assert delete.status_code == 200 and "The line is deleted." in html.unescape(delete.text)
+    assert all(x.public_id != line_id for x in lines_of(demo_db, "NO"))

@@ -371,7 +371,10 @@ DEFAULT_MESSAGES: dict[str, str] = {
     "category": "Unknown cost category.",
     "date": "Enter a date as YYYY-MM-DD.",
     "header": "This is not where Engage expects this heading: keep the layout of the download.",
+    "too_many": "Engage reads cost lines up to row 2000; move the lines below into the table.",
+    "too_large": "This workbook unpacks to more than 50 MB; it cannot be a budget.",
 }
+MAX_UNPACKED = 50 * 1024 * 1024
 
 
 def _number(value: Any) -> Decimal | None:
@@ -394,6 +397,13 @@ def read_workbook(
     amounts in the file are ignored (Engage computes them again).
     """
     text = {**DEFAULT_MESSAGES, **(messages or {})}
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(item.file_size for item in archive.infolist())
+    except (zipfile.BadZipFile, ValueError):
+        raise WorkbookErrors([CellError("", "", text["not_xlsx"])]) from None
+    if unpacked > MAX_UNPACKED:  # a zip bomb, not a budget
+        raise WorkbookErrors([CellError("", "", text["too_large"])])
     try:
         workbook = load_workbook(io.BytesIO(data), data_only=False, read_only=False)
     except Exception:  # openpyxl raises many kinds for a file that is not a workbook
@@ -495,6 +505,8 @@ def _read_lines(
     errors: list[CellError],
     text: Mapping[str, str],
 ) -> None:
+    if sheet.max_row > LAST_LINE:
+        errors.append(CellError(sheet.title, f"A{LAST_LINE + 1}", text["too_many"]))
     last = min(sheet.max_row, LAST_LINE)
     for row in range(FIRST_LINE, last + 1):
         c = {name: f"{column}{row}" for name, column in COLUMN.items()}

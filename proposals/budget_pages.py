@@ -129,6 +129,10 @@ def workbook_messages() -> dict[str, str]:
         "header": _(
             "This is not where Engage expects this heading: keep the layout of the download."
         ),
+        "too_many": _(
+            "Engage reads cost lines up to row 2000; move the lines below into the table."
+        ),
+        "too_large": _("This workbook unpacks to more than 50 MB; it cannot be a budget."),
     }
 
 

@@ -189,6 +189,7 @@ def test_bad_workbooks_are_refused_by_sheet_and_cell_and_nothing_is_stored(
         ({"B2": "not-a-partner"}, "cell B2: This partner ID is not in the proposal."),
         ({"A16": None}, "cell A16: This is not where Engage expects this heading"),
         ({f"B{FUNDING_ROWS['grant']}": "lots"}, f"cell B{FUNDING_ROWS['grant']}: Enter a number."),
+        ({"B2001": "Hidden far below"}, "cell A2001: Engage reads cost lines up to row 2000"),
     ]
     for edits, message in cases:
         # A good change next to the bad one: it must not be stored either.
@@ -207,6 +208,13 @@ def test_bad_workbooks_are_refused_by_sheet_and_cell_and_nothing_is_stored(
         response = upload(anna, demo_db, data)
         assert response.status_code == 422
         assert message in upload_errors(response)
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"0" * (60 * 1024 * 1024))
+    response = upload(anna, demo_db, bomb.getvalue())
+    assert upload_errors(response) == [
+        "This workbook unpacks to more than 50 MB; it cannot be a budget."
+    ]
     response = anna.post(url(demo_db, "/workbook"), data={"csrf_token": csrf(anna)})
     assert upload_errors(response) == ["Choose the workbook to upload."]
     assert row_counts(demo_db) == before

@@ -27,7 +27,7 @@ from babel.numbers import (
 )
 from pydantic import BeforeValidator, Field, field_validator
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from exports.budget import (
     SOURCE_KINDS,
@@ -572,6 +572,10 @@ def history(session: Session, proposal: Proposal, limit: int = 200) -> list[Budg
         session.scalars(
             select(BudgetChange)
             .where(BudgetChange.proposal_id == proposal.id)
+            .options(
+                selectinload(BudgetChange.actor),
+                selectinload(BudgetChange.partner).selectinload(Partner.organisation),
+            )
             .order_by(BudgetChange.id.desc())
             .limit(limit)
         )

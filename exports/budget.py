@@ -9,6 +9,7 @@ the workbook and the Word document show the same figures.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Literal
 
@@ -47,6 +48,13 @@ class Line:
     unit_cost: Decimal = ZERO  # in the call's currency
     period: str = ""  # period or work package, where the call asks for it
     kind: CategoryKind = "real"  # flat_rate lines are computed from their base
+    # A line entered in another currency: that currency, the unit cost as entered, the
+    # rate to the call's currency and its date ("" / None: entered in the call's currency).
+    # For a flat-rate line, ``quantity`` is the rate in percent and ``unit_cost`` its base.
+    currency: str = ""
+    entered_unit_cost: Decimal | None = None
+    exchange_rate: Decimal | None = None
+    rate_date: date | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,7 @@ class Source:
     kind: SourceKind
     amount: Decimal
     note: str = ""
+    hours: Decimal | None = None  # in-kind volunteer work: hours valued at the call's rate
 
 
 @dataclass(frozen=True)
@@ -96,6 +105,9 @@ class BudgetSnapshot:
     partners: tuple[PartnerBudget, ...] = ()
     hourly_rate: Decimal | None = None  # the call's value of an hour of volunteer work
     notes: tuple[str, ...] = field(default=())
+    rounding: Literal["half_up", "down"] = "half_up"  # how the call rounds to the cent
+    # The call's flat rates: (category key, rate in percent, base category keys).
+    flat_rates: tuple[tuple[str, Decimal, tuple[str, ...]], ...] = ()
 
     @property
     def total_costs(self) -> Decimal:

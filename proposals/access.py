@@ -146,6 +146,11 @@ def can(user: User | None, action: str, target: object) -> bool:
             return (mine or manager) and target.status == "active"
         if action == "sign_off":  # a partner signs for itself, the coordinator included
             return mine and target.status == "active"
+        if action == "edit_budget":
+            # A partner's writers edit its own budget; the coordinator edits all of them.
+            role = proposal_role(user, target.proposal)
+            writer = role == "writer" and mine
+            return target.status == "active" and (role == "coordinator" or writer)
     return False
 
 

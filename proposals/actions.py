@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 
+from proposals import budget
 from proposals.access import proposal_role
 from proposals.calls import library
 from proposals.calls.checks import blocking, run_checks
@@ -31,11 +32,17 @@ def profile_for(session: Session, proposal: Proposal) -> CallProfile:
 
 
 def facts_of(proposal: Proposal) -> ProposalFacts:
-    """What the checks look at. Sections and budgets join this as they arrive."""
+    """What the checks look at: the consortium, the sections and each partner's budget."""
+    session = object_session(proposal)
+    money = budget.money_facts(session, proposal) if session is not None else {}
     partners = tuple(
         PartnerFacts(
-            key=p.public_id, name=p.organisation.name, country=p.organisation.country, role=p.role
-        )  # type: ignore[arg-type]
+            key=p.public_id,
+            name=p.organisation.name,
+            country=p.organisation.country,
+            role=p.role,  # type: ignore[arg-type]
+            **money.get(p.id, {}),
+        )
         for p in proposal.partners
         if p.status == "active"
     )

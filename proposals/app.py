@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from proposals import (
     auth,
+    budget_pages,
     directory,
     final_pages,
     ideas,
@@ -51,6 +52,7 @@ def create_app(settings: Settings, demo_accounts: list[dict[str, str]] | None = 
         *proposal_pages.routes,
         *section_pages.routes,
         *final_pages.routes,
+        *budget_pages.routes,
         *notifications.routes,
         *review_pages.routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),

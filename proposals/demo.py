@@ -223,6 +223,7 @@ def _seed_consortium(
 
     actions.fire(session, proposal, anna, "start_drafting", expected_state="partnership.inviting")
     _seed_sections(session, proposal, users)
+    _seed_budget(session, proposal, users)
 
 
 SECTION_TEXTS = {
@@ -296,3 +297,80 @@ def _seed_review(session: Session, proposal: Proposal, users: dict[str, User]) -
         "Jasne i zwięzłe streszczenie. Dobrze!",
         {},
     )
+
+
+#: Each partner's cost lines: category, description, unit, quantity, unit cost, and for a
+#: line entered in the partner's own currency: currency, rate to EUR, rate date.
+BUDGET_LINES: dict[str, list[tuple[object, ...]]] = {
+    "PL": [
+        ("staff", "Koordynatorka projektu (1/2 etatu)", "miesiąc", "24", "1500.00"),
+        ("travel", "Wizyta studyjna w Kristiansand, 6 osób", "osoba", "6", "650.00"),
+        ("services", "Tłumaczenie podręcznika na trzy języki", "usługa", "1", "4500.00"),
+        ("equipment", "Laptop do szkoleń", "szt.", "1", "1200.00"),
+        ("other", "Warsztaty dla liderów: sala i catering", "warsztat", "3", "1200.00"),
+    ],
+    "NO": [
+        (
+            "staff",
+            "Volunteer academy trainer",
+            "month",
+            "12",
+            "8000.00",
+            "NOK",
+            "0.0845",
+            "2026-11-02",
+        ),
+        ("travel", "Workshop in Gdańsk, 4 people", "person", "4", "350.00"),
+    ],
+    "LT": [
+        ("staff", "Youth club coordinator", "month", "12", "900.00"),
+        ("travel", "Workshop in Gdańsk, 3 people", "person", "3", "300.00"),
+        ("other", "Heritage walk materials", "set", "1", "600.00"),
+    ],
+}
+#: Own cash and volunteer hours (valued at the call's hourly rate); the grant covers the rest.
+BUDGET_FUNDING = {"PL": ("1000.00", "400"), "NO": ("0.00", "100"), "LT": ("0.00", "60")}
+
+
+def _seed_budget(session: Session, proposal: Proposal, users: dict[str, User]) -> None:
+    """Each partner's budget, indirect costs at the flat rate, in-kind volunteer work."""
+    from datetime import date
+    from decimal import Decimal
+
+    from proposals import actions, budget
+
+    profile = actions.profile_for(session, proposal)
+    writers = {"PL": users["anna"], "NO": users["ola"], "LT": users["ruta"]}
+    for partner in proposal.partners:
+        country = partner.organisation.country
+        user = writers[country]
+        for row in BUDGET_LINES[country]:
+            category, description, unit, quantity, cost, *foreign = row
+            currency, rate, when = foreign or ("", None, None)
+            data = budget.LineForm(
+                category=category,
+                description=description,
+                unit=unit,
+                quantity=Decimal(str(quantity)),
+                unit_cost=Decimal(str(cost)),
+                currency=currency,
+                exchange_rate=Decimal(str(rate)) if rate else None,
+                rate_date=date.fromisoformat(str(when)) if when else None,
+            )
+            budget.save_line(session, profile, partner, user, data)
+        for rule in profile.budget.flat_rates:
+            budget.set_flat_rate(session, profile, partner, user, rule.category, rule.rate)
+        own_cash, hours = BUDGET_FUNDING[country]
+        costs = sum((line.amount for line in budget.load_lines(session, partner)), Decimal(0))
+        hourly = profile.budget.in_kind.hourly_rate or Decimal(0)
+        in_kind = budget.in_kind_value(Decimal(hours), hourly)
+        funding = budget.FundingForm(
+            grant=costs - Decimal(own_cash) - in_kind,
+            own_cash=Decimal(own_cash),
+            in_kind_hours=Decimal(hours),
+            other_donor=Decimal(0),
+            national=Decimal(0),
+        )
+        budget.save_funding(
+            session, profile, partner, user, funding, budget.load_sources(session, partner)
+        )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Numeric,
     String,
     Text,
     TypeDecorator,
@@ -638,3 +640,82 @@ class Export(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     created_by: Mapped[User | None] = relationship()
+
+
+class BudgetLine(Base):
+    """One cost line of a partner's budget, in one of the call's cost categories.
+
+    ``amount`` is in the call's currency, rounded to the cent as the call says;
+    a line entered in another currency keeps its currency, rate and rate date.
+    A flat-rate line keeps its rate in ``quantity`` (percent) and its base in
+    ``unit_cost``; both are computed again whenever the partner's lines change.
+    """
+
+    __tablename__ = "budget_line"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=public_id)
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partner.id", ondelete="CASCADE"), index=True
+    )
+    category: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str] = mapped_column(String(300))
+    unit: Mapped[str] = mapped_column(String(40), default="")
+    quantity: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    unit_cost: Mapped[Decimal] = mapped_column(Numeric(14, 2))  # in ``currency``
+    currency: Mapped[str] = mapped_column(String(3), default="")  # "": the call's currency
+    exchange_rate: Mapped[Decimal | None] = mapped_column(Numeric(14, 6), default=None)
+    rate_date: Mapped[date | None] = mapped_column(Date, default=None)
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    period: Mapped[str] = mapped_column(String(40), default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Optimistic locking: two people saving the same line get a clear refusal, not a lost edit.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    partner: Mapped[Partner] = relationship()
+
+
+class FundingSource(Base):
+    """One source of a partner's funding: grant, own cash, in-kind, other donor, national."""
+
+    __tablename__ = "funding_source"
+    __table_args__ = (UniqueConstraint("partner_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    hours: Mapped[Decimal | None] = mapped_column(Numeric(14, 2), default=None)  # in-kind work
+    note: Mapped[str] = mapped_column(String(300), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    partner: Mapped[Partner] = relationship()
+
+
+class BudgetChange(Base):
+    """The append-only history of a budget: who changed which figure, from what to what."""
+
+    __tablename__ = "budget_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposal.id", ondelete="CASCADE"), index=True
+    )
+    partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partner.id", ondelete="CASCADE"), default=None
+    )
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    subject: Mapped[str] = mapped_column(String(300))  # the line's description or source kind
+    field: Mapped[str] = mapped_column(String(40))
+    old: Mapped[str] = mapped_column(String(300), default="")
+    new: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    actor: Mapped[User | None] = relationship()
+    partner: Mapped[Partner | None] = relationship()

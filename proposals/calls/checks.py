@@ -394,7 +394,9 @@ def flat_rates(profile: CallProfile, facts: ProposalFacts) -> Iterator[Finding]:
             amount = partner.costs.get(rule.category, Decimal(0))
             base = sum((partner.costs.get(k, Decimal(0)) for k in rule.base), Decimal(0))
             allowed = to_cents(base * rule.rate / 100, profile.budget.rounding)
-            wrong = amount != allowed if rule.exact else amount * 100 > base * rule.rate
+            # Compared with the rounded allowance, as the budget page computes the line: a
+            # flat-rate line at the call's rate, rounded half-up, is never above its rate.
+            wrong = amount != allowed if rule.exact else amount > allowed
             if wrong:
                 message = _(
                     "%(partner)s: %(category)s are %(amount)s; the flat rate allows %(allowed)s.",

@@ -33,6 +33,7 @@ from proposals.models import (
     Section,
     User,
 )
+from workflow import READ_ONLY_STATES
 
 PROPOSAL_ROLES = ("coordinator", "writer", "mentor", "viewer")
 READERS = frozenset(PROPOSAL_ROLES)
@@ -147,7 +148,10 @@ def can(user: User | None, action: str, target: object) -> bool:
         if action == "sign_off":  # a partner signs for itself, the coordinator included
             return mine and target.status == "active"
         if action == "edit_budget":
-            # A partner's writers edit its own budget; the coordinator edits all of them.
+            # A partner's writers edit its own budget; the coordinator edits all of them;
+            # nobody while the proposal is signed or later (the coordinator reopens it).
+            if target.proposal.status in READ_ONLY_STATES:
+                return False
             role = proposal_role(user, target.proposal)
             writer = role == "writer" and mine
             return target.status == "active" and (role == "coordinator" or writer)

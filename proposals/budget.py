@@ -38,12 +38,21 @@ from exports.budget import (
     Source,
     SourceKind,
 )
-from exports.workbook import COLUMN, FUNDING_ROWS, CellError, ImportedPartner, WorkbookErrors
+from exports.workbook import (
+    COLUMN,
+    DEFAULT_LABELS,
+    DEFAULT_MESSAGES,
+    FUNDING_ROWS,
+    CellError,
+    ImportedPartner,
+    WorkbookErrors,
+)
 from proposals.access import can
 from proposals.calls.schema import CURRENCIES, CallProfile, FlatRate
 from proposals.forms import CleanText, Form, FormErrors, validate
 from proposals.i18n import get_locale
 from proposals.i18n import gettext as _
+from proposals.i18n import lazy_gettext as _l
 from proposals.models import BudgetChange, BudgetLine, FundingSource, Partner, Proposal, User
 from proposals.money import to_cents
 
@@ -338,6 +347,18 @@ def _log(
             old=_text(old),
             new=_text(new),
         )
+    )
+    # A changed figure withdraws the partner's budget sign-off (final stage); imported
+    # here because the final stage reads budgets through this module.
+    from proposals import final
+
+    final.withdraw_sign_offs(
+        session,
+        partner.proposal_id,
+        partner.id,
+        "budget",
+        user.id,
+        _("The budget was changed (%(what)s).", what=subject[:100]),
     )
 
 
@@ -695,3 +716,76 @@ def _check_funding(profile: CallProfile, data: FundingForm) -> Decimal:
     if in_kind > 0 and not profile.budget.in_kind.allowed:
         raise FormErrors({"in_kind": _("This call does not accept in-kind contributions.")})
     return in_kind
+
+
+# --- the workbook's words, in the language in force (the user's, or the call's for exports)
+
+SOURCE_LABELS = {
+    "grant": _l("Grant requested"),
+    "own_cash": _l("Own contribution"),
+    "in_kind": _l("In-kind contribution"),
+    "other_donor": _l("Other donors"),
+    "national": _l("National co-financing"),
+}
+
+
+def workbook_labels() -> dict[str, str]:
+    """The workbook's labels in the language in force (``i18n.using`` sets another)."""
+    return {
+        **{k: str(v) for k, v in SOURCE_LABELS.items()},
+        "own_cash": _("Own cash contribution"),
+        "summary": _("Summary"),
+        "budget": _("Budget"),
+        "partner": _("Partner"),
+        "partner_id": _("Partner ID"),
+        "currency": _("Currency"),
+        "hourly_rate": _("Value of an hour of volunteer work"),
+        "source": _("Source of funding"),
+        "amount": _("Amount"),
+        "hours": _("Hours"),
+        "note": _("Note"),
+        "total_funding": _("Total funding"),
+        "total_costs": _("Total costs"),
+        "grant_rate": _("Grant rate"),
+        "category": _("Category"),
+        "description": _("Description"),
+        "unit": _("Unit"),
+        "quantity": _("Quantity"),
+        "unit_cost": _("Unit cost"),
+        "exchange_rate": _("Exchange rate"),
+        "rate_date": _("Rate date"),
+        "period": _("Period or work package"),
+        "consortium": _("Consortium"),
+        "share": _("Share of funding"),
+        "lines": _("Cost lines (quantity × unit cost; flat rates: rate in percent × base)"),
+    }
+
+
+def workbook_messages() -> dict[str, str]:
+    return {
+        "not_xlsx": _("This file is not an Excel workbook (.xlsx)."),
+        "no_partner_sheets": _(
+            "No partner sheet was found: use the workbook from “Download budget”."
+        ),
+        "unknown_partner": _("This partner ID is not in the proposal."),
+        "twice": _("This partner has two sheets."),
+        "formula": _(
+            "Text that starts with =, +, - or @ would run as a formula; "
+            "start with a letter or digit."
+        ),
+        "number": _("Enter a number."),
+        "negative": _("Enter zero or more."),
+        "category": _("Unknown cost category."),
+        "date": _("Enter a date as YYYY-MM-DD."),
+        "header": _(
+            "This is not where Engage expects this heading: keep the layout of the download."
+        ),
+        "too_many": _(
+            "Engage reads cost lines up to row 2000; move the lines below into the table."
+        ),
+        "too_large": _("This workbook unpacks to more than 50 MB; it cannot be a budget."),
+    }
+
+
+assert set(workbook_labels()) >= set(DEFAULT_LABELS) - set(SOURCE_KINDS)
+assert set(workbook_messages()) == set(DEFAULT_MESSAGES)

@@ -21,8 +21,6 @@ from starlette.routing import Route
 
 from exports.budget import SOURCE_KINDS, BudgetSnapshot, PartnerBudget
 from exports.workbook import (
-    DEFAULT_LABELS,
-    DEFAULT_MESSAGES,
     WorkbookErrors,
     budget_workbook,
     read_workbook,
@@ -50,15 +48,9 @@ from proposals.web import (
     submitted,
     view,
 )
+from workflow import READ_ONLY_STATES
 
 MAX_UPLOAD = 5 * 1024 * 1024
-SOURCE_LABELS = {
-    "grant": _l("Grant requested"),
-    "own_cash": _l("Own contribution"),
-    "in_kind": _l("In-kind contribution"),
-    "other_donor": _l("Other donors"),
-    "national": _l("National co-financing"),
-}
 FIELD_LABELS = {
     "added": _l("added"),
     "deleted": _l("deleted"),
@@ -76,68 +68,6 @@ FIELD_LABELS = {
     "rate_date": _l("Rate date"),
     "period": _l("Period or work package"),
 }
-
-
-def workbook_labels() -> dict[str, str]:
-    """The workbook's labels in the user's language."""
-    return {
-        **{k: str(v) for k, v in SOURCE_LABELS.items()},
-        "own_cash": _("Own cash contribution"),
-        "summary": _("Summary"),
-        "budget": _("Budget"),
-        "partner": _("Partner"),
-        "partner_id": _("Partner ID"),
-        "currency": _("Currency"),
-        "hourly_rate": _("Value of an hour of volunteer work"),
-        "source": _("Source of funding"),
-        "amount": _("Amount"),
-        "hours": _("Hours"),
-        "note": _("Note"),
-        "total_funding": _("Total funding"),
-        "total_costs": _("Total costs"),
-        "grant_rate": _("Grant rate"),
-        "category": _("Category"),
-        "description": _("Description"),
-        "unit": _("Unit"),
-        "quantity": _("Quantity"),
-        "unit_cost": _("Unit cost"),
-        "exchange_rate": _("Exchange rate"),
-        "rate_date": _("Rate date"),
-        "period": _("Period or work package"),
-        "consortium": _("Consortium"),
-        "share": _("Share of funding"),
-        "lines": _("Cost lines (quantity × unit cost; flat rates: rate in percent × base)"),
-    }
-
-
-def workbook_messages() -> dict[str, str]:
-    return {
-        "not_xlsx": _("This file is not an Excel workbook (.xlsx)."),
-        "no_partner_sheets": _(
-            "No partner sheet was found: use the workbook from “Download budget”."
-        ),
-        "unknown_partner": _("This partner ID is not in the proposal."),
-        "twice": _("This partner has two sheets."),
-        "formula": _(
-            "Text that starts with =, +, - or @ would run as a formula; "
-            "start with a letter or digit."
-        ),
-        "number": _("Enter a number."),
-        "negative": _("Enter zero or more."),
-        "category": _("Unknown cost category."),
-        "date": _("Enter a date as YYYY-MM-DD."),
-        "header": _(
-            "This is not where Engage expects this heading: keep the layout of the download."
-        ),
-        "too_many": _(
-            "Engage reads cost lines up to row 2000; move the lines below into the table."
-        ),
-        "too_large": _("This workbook unpacks to more than 50 MB; it cannot be a budget."),
-    }
-
-
-assert set(workbook_labels()) >= set(DEFAULT_LABELS) - set(SOURCE_KINDS)
-assert set(workbook_messages()) == set(DEFAULT_MESSAGES)
 
 
 # --- loading -----------------------------------------------------------------------------
@@ -287,7 +217,7 @@ def _context(
         "consortium_findings": [f for f in findings if f.target.key is None],
         "consortium_shares": _shares([snapshot.funding(k) for k in SOURCE_KINDS]),
         "consortium_rate": _rate(snapshot.grant_rate),
-        "source_labels": SOURCE_LABELS,
+        "source_labels": budget.SOURCE_LABELS,
         "kinds": SOURCE_KINDS,
         "money": lambda value: format_money(value, profile.currency),
         "pct": lambda value: "–" if value is None else format_percent(value),
@@ -298,6 +228,7 @@ def _context(
         "hourly_rate": profile.budget.in_kind.hourly_rate,
         "in_kind_allowed": profile.budget.in_kind.allowed,
         "can_import": any(v.can_edit for v in views),
+        "read_only": proposal.status in READ_ONLY_STATES,
         "lump_sums": [
             format_money(a, profile.currency)
             for a in (profile.budget.lump_sums.amounts if profile.budget.lump_sums else [])
@@ -453,7 +384,7 @@ def history(request: Request) -> Response:
             "proposal": proposal,
             "changes": budget.history(db(request), proposal),
             "field_labels": FIELD_LABELS,
-            "source_labels": SOURCE_LABELS,
+            "source_labels": budget.SOURCE_LABELS,
         },
     )
 
@@ -468,7 +399,7 @@ def workbook_name(proposal: Proposal) -> str:
 def download(request: Request) -> Response:
     proposal, _profile = _proposal(request)
     snapshot: BudgetSnapshot = budget.budget_snapshot(db(request), proposal)
-    data = budget_workbook(snapshot, workbook_labels())
+    data = budget_workbook(snapshot, budget.workbook_labels())
     return Response(
         data,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -495,7 +426,7 @@ def upload(request: Request) -> Response:
             rows = budget.load(db(request), proposal)
             try:
                 imported = read_workbook(
-                    data, budget.snapshot_of(profile, rows), workbook_messages()
+                    data, budget.snapshot_of(profile, rows), budget.workbook_messages()
                 )
                 skipped = budget.import_workbook(db(request), profile, rows, user, imported)
             except WorkbookErrors as exc:

@@ -26,15 +26,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from exports.application import build_application
-from exports.budget import BudgetSnapshot, Category, PartnerBudget
+from exports.budget import BudgetSnapshot, PartnerBudget
 from exports.declaration import build_declaration
 from exports.package import build_package
 from exports.snapshot import Labels, PartnerInfo, ProposalSnapshot, SectionText
-from proposals import actions
+from exports.workbook import budget_workbook
+from proposals import actions, budget
 from proposals.calls import library
 from proposals.calls.checks import run_checks
 from proposals.i18n import gettext as _
-from proposals.i18n import translations
+from proposals.i18n import translations, using
 from proposals.models import (
     Export,
     Partner,
@@ -46,12 +47,8 @@ from proposals.models import (
     utcnow,
 )
 from proposals.text import count_characters, plain_text
-from workflow import GuardResult
+from workflow import READ_ONLY_STATES, GuardResult
 
-#: States in which section texts are read-only until the coordinator reopens the proposal.
-READ_ONLY_STATES = frozenset({"final.signed", "submitted", "funded", "not_funded", "withdrawn"})
-#: States in which partners sign off.
-SIGNING_STATES = frozenset({"final.signing_off"})
 WHAT = ("sections", "budget")
 #: Funder .docx templates named by call profiles (``export.template``) live here.
 TEMPLATES_DIR = Path(library.__file__).parent / "templates"
@@ -65,31 +62,8 @@ def is_read_only(status: str) -> bool:
 
 
 def _budget(session: Session, proposal: Proposal) -> BudgetSnapshot:
-    """THE source of budget data for sign-offs, checks and exports.
-
-    MERGE: replace the body with ``proposals.budget.budget_snapshot(session, proposal)``
-    once the budget pages exist. Until then: the call's currency and categories,
-    each active partner with no lines yet.
-    """
-    profile = actions.profile_for(session, proposal)
-    language = profile.language
-    return BudgetSnapshot(
-        currency=profile.currency,
-        categories=tuple(
-            Category(c.key, c.title.get(language), c.kind) for c in profile.budget.categories
-        ),
-        partners=tuple(
-            PartnerBudget(
-                key=p.public_id,
-                name=p.organisation.name,
-                country=p.organisation.country,
-                role=p.role,  # type: ignore[arg-type]
-            )
-            for p in proposal.partners
-            if p.status == "active"
-        ),
-        hourly_rate=profile.budget.in_kind.hourly_rate,
-    )
+    """The source of budget data for sign-offs and exports: the budget pages' own snapshot."""
+    return budget.budget_snapshot(session, proposal)
 
 
 def budget_hash(budget: PartnerBudget | None) -> str:
@@ -404,6 +378,11 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:40] or "proposal"
 
 
+def _workbook_labels(language: str) -> dict[str, str]:
+    with using(language):
+        return budget.workbook_labels()
+
+
 def files(snap: ProposalSnapshot, kind: str, partner_key: str | None = None) -> dict[str, bytes]:
     """The files of one export kind: name → bytes."""
     stem = _slug(snap.acronym or snap.title)
@@ -416,8 +395,11 @@ def files(snap: ProposalSnapshot, kind: str, partner_key: str | None = None) -> 
             for p in chosen
         }
     if kind == "package":
-        # MERGE: the budget workbook (exports/workbook.py) is one more entry here.
-        contents = files(snap, "application") | files(snap, "declaration")
+        contents = (
+            files(snap, "application")
+            | files(snap, "declaration")
+            | {f"{stem}-budget.xlsx": budget_workbook(snap.budget, _workbook_labels(snap.language))}
+        )
         return {f"{stem}-submission.zip": build_package(contents, snap.moment)}
     raise ValueError(kind)
 

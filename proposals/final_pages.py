@@ -17,7 +17,7 @@ from proposals.forms import CleanText, Form, FormErrors, form_dict, validate
 from proposals.i18n import gettext as _
 from proposals.models import Export, Proposal
 from proposals.web import current_user, db, flash, form, login_required, redirect, render, view
-from workflow import Refused, WrongState, proposal_workflow
+from workflow import SIGNING_STATES, Refused, WrongState, proposal_workflow
 
 KINDS = ("application", "declaration", "package")
 MEDIA_TYPES = {
@@ -54,7 +54,7 @@ def _page(request: Request, proposal: Proposal, values=None, errors=None) -> Res
             "problems": found,
             "errors_left": [p for p in found if p.severity == "error"],
             "states": states,
-            "signing": proposal.status in final.SIGNING_STATES,
+            "signing": proposal.status in SIGNING_STATES,
             "read_only": final.is_read_only(proposal.status),
             "may_sign": {s.partner.id: can(user, "sign_off", s.partner) for s in states},
             "may_declare": {
@@ -89,7 +89,7 @@ def sign_off(request: Request) -> Response:
     if partner is None:
         raise HTTPException(status_code=404)
     require(user, "sign_off", partner)
-    if proposal.status not in final.SIGNING_STATES:
+    if proposal.status not in SIGNING_STATES:
         flash(
             request, _("Sign-offs are collected once the coordinator moves to sign-off."), "error"
         )

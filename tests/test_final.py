@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 
 import docx
 from sqlalchemy import select
 
 from proposals.models import Export, Proposal, SignOff
+from tests.budget_helpers import line_form, lines_of, partner, seeded, signed_in, the_proposal, url
 from tests.conftest import csrf, post
 from tests.consortium_helpers import audit, consortium, flashes, partner_of, proposal
 
@@ -120,6 +122,8 @@ def test_export_to_word_is_kept_with_its_checksum_and_versions(app, db):
     )
     package = post(team.lead.client, url, {"kind": "package"})
     assert package.headers["content-type"] == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(package.content)).namelist()
+    assert "BYC-budget.xlsx" in names and "BYC-application.docx" in names
     assert post(team.lead.client, url, {"kind": "nonsense"}).status_code == 400
 
 
@@ -166,3 +170,54 @@ def test_only_the_coordinator_exports_the_application_and_partners_their_own_dec
     assert sign.status_code == 403
     db.expire_all()
     assert db.scalars(select(SignOff).where(SignOff.partner_id == lead.id)).first() is None
+
+
+def test_a_budget_edit_withdraws_the_partners_budget_sign_off_and_a_signed_budget_is_frozen(
+    app, db
+):  # type: ignore[no-untyped-def]
+    seeded(db)
+    row = the_proposal(db)
+    row.status = "final.signing_off"  # arranged directly: the demo is still being drafted
+    db.commit()
+    pid = row.public_id
+    ola = signed_in(app, "ola@demo.engage")
+    no = partner(db, "NO")
+    signed = post(ola, f"/proposals/{pid}/final/sign-off", {"partner": no.public_id})
+    assert signed.status_code == 200
+    db.expire_all()
+    current = db.scalars(
+        select(SignOff).where(SignOff.partner_id == no.id, SignOff.withdrawn_at.is_(None))
+    ).all()
+    assert {s.what for s in current} == {"sections", "budget"}
+    budget_hash = next(s for s in current if s.what == "budget").covers["budget"]
+
+    added = post(ola, url(db, f"/{no.public_id}/lines"), line_form(description="Ferry tickets"))
+    assert added.status_code == 200
+    db.expire_all()
+    budget_row = db.scalars(
+        select(SignOff).where(SignOff.partner_id == no.id, SignOff.what == "budget")
+    ).one()
+    assert (
+        budget_row.withdrawn_at is not None and "budget was changed" in budget_row.withdrawn_reason
+    )
+    page = signed_in(app, "anna@demo.engage").get(f"/proposals/{pid}/final").text
+    assert "The sign-off of Frivillighetssentralen Kristiansand was withdrawn" in page
+    again = post(ola, f"/proposals/{pid}/final/sign-off", {"partner": no.public_id})
+    assert again.status_code == 200
+    db.expire_all()
+    fresh = db.scalars(
+        select(SignOff).where(
+            SignOff.partner_id == no.id, SignOff.what == "budget", SignOff.withdrawn_at.is_(None)
+        )
+    ).one()
+    assert fresh.covers["budget"] != budget_hash  # the new line is covered now
+
+    row = the_proposal(db)
+    row.status = "final.signed"
+    db.commit()
+    before = len(lines_of(db, "NO"))
+    frozen = post(ola, url(db, f"/{no.public_id}/lines"), line_form(description="Late line"))
+    assert frozen.status_code == 403
+    assert len(lines_of(db, "NO")) == before
+    page = ola.get(url(db)).text
+    assert "its budget is read-only" in page and "Add line" not in page

@@ -7,7 +7,13 @@ other way round. A transition returns a :class:`~workflow.machine.Change`;
 
 from functools import cache
 
-from workflow.definitions import PROPOSAL_CURRENT, PROPOSAL_DEFINITIONS, SECTION_DEFINITIONS
+from workflow.definitions import (
+    PROPOSAL_CURRENT,
+    PROPOSAL_DEFINITIONS,
+    READ_ONLY_STATES,
+    SECTION_DEFINITIONS,
+    SIGNING_STATES,
+)
 from workflow.machine import (
     Bound,
     Change,
@@ -34,6 +40,8 @@ def section_workflow(version: int = 1) -> Workflow:
 
 
 __all__ = [
+    "READ_ONLY_STATES",
+    "SIGNING_STATES",
     "Bound",
     "Change",
     "GuardResult",

@@ -231,6 +231,11 @@ SECTION_V1: dict[str, Any] = {
 
 SECTION_DEFINITIONS: dict[int, dict[str, Any]] = {1: SECTION_V1}
 
+#: Proposal states in which texts and budgets are read-only (until the coordinator reopens).
+READ_ONLY_STATES = frozenset({"final.signed", "submitted", "funded", "not_funded", "withdrawn"})
+#: Proposal states in which partners sign off.
+SIGNING_STATES = frozenset({"final.signing_off"})
+
 #: Every version ever used, so that no proposal is stranded by a change.
 PROPOSAL_DEFINITIONS: dict[int, dict[str, Any]] = {1: PROPOSAL_V1}
 PROPOSAL_CURRENT = 1

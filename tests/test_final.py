@@ -221,3 +221,50 @@ def test_a_budget_edit_withdraws_the_partners_budget_sign_off_and_a_signed_budge
     assert len(lines_of(db, "NO")) == before
     page = ola.get(url(db)).text
     assert "its budget is read-only" in page and "Add line" not in page
+
+
+def test_a_complete_application_is_signed_submitted_and_funded_over_http(app, db):
+    """The whole last day on the demo consortium, every step as the people would press it."""
+    seeded(db)
+    row = the_proposal(db)
+    pid = row.public_id
+    anna, ola, ruta = (signed_in(app, f"{n}@demo.engage") for n in ("anna", "ola", "ruta"))
+    # The coordinator writes every section still empty (the demo has three written).
+    for section in row.sections:
+        if not section.text.strip():
+            response = _save(anna, pid, section.key, f"Tekst sekcji „{section.title}”.", 0)
+            assert response.status_code == 200, response.text
+    transition = f"/proposals/{pid}/transition"
+    moved = post(anna, transition, {"trigger": "finalise", "state": row.status})
+    assert "Done" in " ".join(flashes(moved))
+    assert the_proposal(db).status == "final.signing_off"
+    page = anna.get(f"/proposals/{pid}/final").text
+    assert "has not signed off its sections and budget" in page
+    refused = post(anna, transition, {"trigger": "mark_signed", "state": "final.signing_off"})
+    assert "Not signed off yet by" in " ".join(flashes(refused))
+    for person, country in ((anna, "PL"), (ola, "NO"), (ruta, "LT")):
+        signed = post(
+            person, f"/proposals/{pid}/final/sign-off", {"partner": partner(db, country).public_id}
+        )
+        assert signed.status_code == 200
+    page = anna.get(f"/proposals/{pid}/final").text
+    assert "Ready: nothing blocks the submission." in page, page
+    moved = post(anna, transition, {"trigger": "mark_signed", "state": "final.signing_off"})
+    assert "Done" in " ".join(flashes(moved))
+    assert the_proposal(db).status == "final.signed"
+    # A writer cannot record the submission; the coordinator records date and reference.
+    data = {"submitted_on": "2027-03-30", "reference": "ACF/2027/0042"}
+    assert post(ola, f"/proposals/{pid}/final/submission", data).status_code == 403
+    recorded = post(anna, f"/proposals/{pid}/final/submission", data)
+    assert "The submission is recorded." in " ".join(flashes(recorded))
+    row = the_proposal(db)
+    assert row.status == "submitted"
+    assert row.submitted_on.isoformat() == "2027-03-30" and row.funder_reference == "ACF/2027/0042"
+    assert audit(db, pid, "submission_recorded")[-1].actor_id is not None
+    again = post(anna, f"/proposals/{pid}/final/submission", data)  # a double click
+    assert again.status_code == 200
+    assert "must be signed before" in " ".join(flashes(again))
+    assert len(audit(db, pid, "submission_recorded")) == 1
+    funded = post(anna, transition, {"trigger": "record_funded", "state": "submitted"})
+    assert "Done" in " ".join(flashes(funded))
+    assert the_proposal(db).status == "funded"

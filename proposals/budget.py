@@ -349,17 +349,19 @@ def _log(
         )
     )
     # A changed figure withdraws the partner's budget sign-off (final stage); imported
-    # here because the final stage reads budgets through this module.
+    # here because the final stage reads budgets through this module. No autoflush: the
+    # row being changed must be written once, so its version moves on by one per edit.
     from proposals import final
 
-    final.withdraw_sign_offs(
-        session,
-        partner.proposal_id,
-        partner.id,
-        "budget",
-        user.id,
-        _("The budget was changed (%(what)s).", what=subject[:100]),
-    )
+    with session.no_autoflush:
+        final.withdraw_sign_offs(
+            session,
+            partner.proposal_id,
+            partner.id,
+            "budget",
+            user.id,
+            _("The budget was changed (%(what)s).", what=subject[:100]),
+        )
 
 
 LINE_FIELDS = (

@@ -47,9 +47,8 @@ def build_application(snapshot: ProposalSnapshot) -> bytes:
     return wordkit.save(document, snapshot.moment)
 
 
-def _finish(document: Any, snapshot: ProposalSnapshot) -> None:
-    wordkit.page_header(document, snapshot.acronym or snapshot.title)
-    wordkit.page_footer(document, snapshot.labels.page)
+def _properties(document: Any, snapshot: ProposalSnapshot) -> None:
+    """Title, subject, author (the lead), language and a fixed time: the same bytes each time."""
     lead = snapshot.lead
     wordkit.set_properties(
         document,
@@ -60,6 +59,12 @@ def _finish(document: Any, snapshot: ProposalSnapshot) -> None:
         keywords=f"{snapshot.funder}; {snapshot.call_id} v{snapshot.call_version}",
         moment=snapshot.moment,
     )
+
+
+def _finish(document: Any, snapshot: ProposalSnapshot) -> None:
+    wordkit.page_header(document, snapshot.acronym or snapshot.title)
+    wordkit.page_footer(document, snapshot.labels.page)
+    _properties(document, snapshot)
 
 
 def _name(snapshot: ProposalSnapshot) -> str:
@@ -272,14 +277,5 @@ def _from_template(snapshot: ProposalSnapshot) -> bytes:
     template.render(template_context(snapshot, template), autoescape=True)
     document = template.docx  # not get_docx(): after rendering, that reloads the template
     wordkit.update_fields_on_open(document)
-    lead = snapshot.lead
-    wordkit.set_properties(
-        document,
-        title=_name(snapshot),
-        subject=snapshot.call_title,
-        author=lead.name if lead else "",
-        language=snapshot.language,
-        keywords=f"{snapshot.funder}; {snapshot.call_id} v{snapshot.call_version}",
-        moment=snapshot.moment,
-    )
+    _properties(document, snapshot)
     return wordkit.save(document, snapshot.moment)

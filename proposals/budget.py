@@ -43,6 +43,7 @@ from exports.workbook import (
     DEFAULT_LABELS,
     DEFAULT_MESSAGES,
     FUNDING_ROWS,
+    LINE_COLUMNS,
     CellError,
     ImportedPartner,
     WorkbookErrors,
@@ -364,17 +365,8 @@ def _log(
         )
 
 
-LINE_FIELDS = (
-    "category",
-    "description",
-    "unit",
-    "quantity",
-    "unit_cost",
-    "currency",
-    "exchange_rate",
-    "rate_date",
-    "period",
-)
+#: What a person enters for a line: the workbook's line columns but the computed amount.
+LINE_FIELDS = tuple(c for c in LINE_COLUMNS if c != "amount")
 
 
 def _check_line(profile: CallProfile, data: LineForm) -> None:

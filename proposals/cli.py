@@ -148,6 +148,46 @@ def cmd_remind(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write one export of a proposal to a file, and keep it in its export history."""
+    from sqlalchemy import or_, select
+
+    from proposals import consortium, final
+    from proposals.db import make_engine, make_sessionmaker, unit_of_work
+    from proposals.models import Proposal
+
+    settings = load_settings()
+    _migrate(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            found = session.scalars(
+                select(Proposal.public_id).where(
+                    or_(Proposal.public_id == args.proposal, Proposal.acronym == args.proposal)
+                )
+            ).all()
+            if len(found) != 1:
+                what = "no proposal" if not found else f"{len(found)} proposals"
+                print(f"engage: {what} with the id or acronym {args.proposal!r}", file=sys.stderr)
+                return 1
+            proposal = consortium.load_proposal(session, found[0], with_sections=True)
+            assert proposal is not None
+            partners = {p.public_id for p in proposal.partners if p.status == "active"}
+            if args.kind == "declaration" and args.partner not in partners:
+                print(
+                    "engage: a declaration needs --partner, one of: " + ", ".join(sorted(partners)),
+                    file=sys.stderr,
+                )
+                return 1
+            row = final.export(session, proposal, None, args.kind, args.partner or None)
+            target = Path(args.output or row.filename)
+            target.write_bytes(row.content)
+            print(f"{target} ({len(row.content)} bytes, sha256 {row.sha256})")
+    finally:
+        engine.dispose()
+    return 0
+
+
 def cmd_calls(args: argparse.Namespace) -> int:
     if args.action == "check":
         return _check_profiles(args.files)
@@ -228,6 +268,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     remind.add_argument("--today", default="", help="the date to remind for (YYYY-MM-DD)")
     remind.set_defaults(func=cmd_remind)
+
+    export = sub.add_parser(
+        "export", help="write a proposal's application, declaration or package to a file"
+    )
+    export.add_argument("proposal", help="the proposal's id (as in its address) or acronym")
+    export.add_argument(
+        "--kind", choices=["application", "declaration", "package"], default="application"
+    )
+    export.add_argument("--partner", default="", help="the partner's id, for a declaration")
+    export.add_argument("--output", default="", help="file to write (default: the export's name)")
+    export.set_defaults(func=cmd_export)
 
     admin = sub.add_parser("createadmin", help="create a platform administrator")
     admin.add_argument("--email", required=True)

@@ -405,9 +405,13 @@ def files(snap: ProposalSnapshot, kind: str, partner_key: str | None = None) -> 
 
 
 def export(
-    session: Session, proposal: Proposal, user: User, kind: str, partner_key: str | None = None
+    session: Session,
+    proposal: Proposal,
+    user: User | None,
+    kind: str,
+    partner_key: str | None = None,
 ) -> Export:
-    """Build one file and keep it in the export history."""
+    """Build one file and keep it in the export history (``user`` None: ``engage export``)."""
     snap = snapshot(session, proposal)
     built = files(snap, kind, partner_key)
     if len(built) != 1:
@@ -420,7 +424,7 @@ def export(
         content=content,
         sha256=hashlib.sha256(content).hexdigest(),
         versions=versions(snap),
-        created_by_id=user.id,
+        created_by_id=user.id if user else None,
     )
     session.add(row)
     session.flush()

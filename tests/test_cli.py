@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import subprocess
@@ -9,10 +10,13 @@ import sys
 import time
 from pathlib import Path
 
+import docx
 import httpx2 as httpx
 from sqlalchemy import inspect, text
 
-from proposals.db import make_engine
+from proposals import demo
+from proposals.calls import library
+from proposals.db import make_engine, make_sessionmaker
 from proposals.migrate import current_revision, head_revision
 from proposals.models import Base
 from proposals.security import verify_password
@@ -214,3 +218,33 @@ def test_demo_starts_quickly_and_its_accounts_sign_in(tmp_path):
                 process.kill()
                 process.wait()
     assert (tmp_path / "engage-demo.db").exists()
+
+
+def test_export_writes_the_application_and_keeps_it_in_the_history(tmp_path):
+    assert engage(tmp_path, "migrate").returncode == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'engage.db'}")
+    try:
+        with make_sessionmaker(engine)() as session:
+            library.sync_shipped(session)
+            demo.seed(session)
+            session.commit()
+    finally:
+        engine.dispose()
+    result = engage(tmp_path, "export", "BVT", "--output", "bvt.docx")
+    assert result.returncode == 0, result.stderr
+    written = (tmp_path / "bvt.docx").read_bytes()
+    assert hashlib.sha256(written).hexdigest() in result.stdout
+    headings = [
+        p.text
+        for p in docx.Document(str(tmp_path / "bvt.docx")).paragraphs
+        if p.style.name == "Heading 1"
+    ]
+    assert any(h.endswith("Streszczenie projektu") for h in headings)
+    rows = query(tmp_path, "SELECT kind, sha256, created_by_id FROM export")
+    assert rows == [("application", hashlib.sha256(written).hexdigest(), None)]
+    missing = engage(tmp_path, "export", "NOPE")
+    assert missing.returncode == 1 and "no proposal with the id or acronym 'NOPE'" in missing.stderr
+    no_partner = engage(tmp_path, "export", "BVT", "--kind", "declaration")
+    assert no_partner.returncode == 1 and "a declaration needs --partner" in no_partner.stderr
+    assert "Traceback" not in missing.stderr + no_partner.stderr
+    assert len(query(tmp_path, "SELECT id FROM export")) == 1

@@ -144,6 +144,7 @@ class LineForm(Form):
     exchange_rate: OptionalRate = None
     rate_date: date | None = None
     period: CleanText = Field(default="", max_length=40)
+    stamp: str = Field(default="", max_length=64)  # the add form's :func:`lines_stamp`
 
     _text = field_validator("description", "unit", "period")(safe_text)
 
@@ -432,6 +433,14 @@ def save_line(
         "period": data.period,
     }
     amount = line_amount(data.quantity, data.unit_cost, rate, profile.budget.rounding)
+    if line is None and data.stamp:
+        existing = load_lines(session, partner)
+        if data.stamp != lines_stamp(existing):
+            same = next(
+                (x for x in existing if all(getattr(x, k) == values[k] for k in LINE_FIELDS)), None
+            )
+            if same is not None:
+                return same  # the same form sent twice (a double click): the line is added once
     if line is None:
         position = 1 + max(
             (
@@ -536,6 +545,12 @@ def recompute_flat_rates(
                 _log(session, partner, user, line.description, "amount", line.amount, amount)
             line.unit_cost, line.amount = base, amount
     session.flush()
+
+
+def lines_stamp(lines: Iterable[BudgetLine]) -> str:
+    """A fingerprint of a partner's lines as the add form showed them (to spot a double click)."""
+    text = "|".join(f"{line.id}:{line.version}" for line in lines)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def funding_stamp(sources: Mapping[str, FundingSource]) -> str:

@@ -144,7 +144,7 @@ class LineForm(Form):
     exchange_rate: OptionalRate = None
     rate_date: date | None = None
     period: CleanText = Field(default="", max_length=40)
-    stamp: str = Field(default="", max_length=64)  # the add form's :func:`lines_stamp`
+    lines_stamp: str = Field(default="", max_length=64)  # the add form's, see lines_stamp()
 
     _text = field_validator("description", "unit", "period")(safe_text)
 
@@ -433,9 +433,9 @@ def save_line(
         "period": data.period,
     }
     amount = line_amount(data.quantity, data.unit_cost, rate, profile.budget.rounding)
-    if line is None and data.stamp:
+    if line is None and data.lines_stamp:
         existing = load_lines(session, partner)
-        if data.stamp != lines_stamp(existing):
+        if data.lines_stamp != lines_stamp(existing):
             same = next(
                 (x for x in existing if all(getattr(x, k) == values[k] for k in LINE_FIELDS)), None
             )
@@ -455,11 +455,14 @@ def save_line(
         session.add(line)
         _log(session, partner, user, data.description, "added", "", amount)
     else:
-        for name in LINE_FIELDS:
-            _log(session, partner, user, line.description, name, getattr(line, name), values[name])
-            setattr(line, name, values[name])
-        _log(session, partner, user, line.description, "amount", line.amount, amount)
-        line.amount = amount
+        # No flush between fields (_log withdraws sign-offs with a query): one new version.
+        with session.no_autoflush:
+            for name in LINE_FIELDS:
+                old = getattr(line, name)
+                _log(session, partner, user, line.description, name, old, values[name])
+                setattr(line, name, values[name])
+            _log(session, partner, user, line.description, "amount", line.amount, amount)
+            line.amount = amount
     session.flush()
     recompute_flat_rates(session, profile, partner, user)
     return line

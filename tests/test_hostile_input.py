@@ -460,16 +460,16 @@ def test_the_same_budget_forms_sent_twice_have_one_effect(db, demo):
     version = demo.line.version
     add = budget(demo, f"/{demo.pl}/lines")
     page = demo.anna.get(budget(demo)).text
-    stamp = re.search(rf'action="{add}".*?name="stamp" value="(\w+)"', page, re.S).group(1)
+    stamp = re.search(rf'action="{add}".*?name="lines_stamp" value="(\w+)"', page, re.S).group(1)
     lines = len(lines_of(db, "PL"))
-    form = line_form(stamp=stamp)
+    form = line_form(lines_stamp=stamp)
     for _press in range(2):
         assert post(demo.anna, add, form).status_code == 200
     assert len(lines_of(db, "PL")) == lines + 1
     # A new form (the page after the first press) adds the same line again, on purpose.
     page = demo.anna.get(budget(demo)).text
-    stamp = re.search(rf'action="{add}".*?name="stamp" value="(\w+)"', page, re.S).group(1)
-    assert post(demo.anna, add, line_form(stamp=stamp)).status_code == 200
+    stamp = re.search(rf'action="{add}".*?name="lines_stamp" value="(\w+)"', page, re.S).group(1)
+    assert post(demo.anna, add, line_form(lines_stamp=stamp)).status_code == 200
     assert len(lines_of(db, "PL")) == lines + 2
 
     line = budget(demo, f"/{demo.pl}/lines/{demo.line.public_id}")

@@ -145,6 +145,7 @@ class LineForm(Form):
     exchange_rate: OptionalRate = None
     rate_date: date | None = None
     period: CleanText = Field(default="", max_length=40)
+    lines_stamp: str = Field(default="", max_length=64)  # the add form's, see lines_stamp()
 
     _text = field_validator("description", "unit", "period")(safe_text)
 
@@ -426,6 +427,14 @@ def save_line(
         "period": data.period,
     }
     amount = line_amount(data.quantity, data.unit_cost, rate, profile.budget.rounding)
+    if line is None and data.lines_stamp:
+        existing = load_lines(session, partner)
+        if data.lines_stamp != lines_stamp(existing):
+            same = next(
+                (x for x in existing if all(getattr(x, k) == values[k] for k in LINE_FIELDS)), None
+            )
+            if same is not None:
+                return same  # the same form sent twice (a double click): the line is added once
     if line is None:
         position = 1 + max(
             (
@@ -440,8 +449,9 @@ def save_line(
         session.add(line)
         _log(session, partner, user, data.description, "added", "", amount)
     else:
-        for name in LINE_FIELDS:
-            _log(session, partner, user, line.description, name, getattr(line, name), values[name])
+        for name in LINE_FIELDS:  # _log never flushes: the line gets one new version
+            old = getattr(line, name)
+            _log(session, partner, user, line.description, name, old, values[name])
             setattr(line, name, values[name])
         _log(session, partner, user, line.description, "amount", line.amount, amount)
         line.amount = amount
@@ -530,6 +540,12 @@ def recompute_flat_rates(
                 _log(session, partner, user, line.description, "amount", line.amount, amount)
             line.unit_cost, line.amount = base, amount
     session.flush()
+
+
+def lines_stamp(lines: Iterable[BudgetLine]) -> str:
+    """A fingerprint of a partner's lines as the add form showed them (to spot a double click)."""
+    text = "|".join(f"{line.id}:{line.version}" for line in lines)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def funding_stamp(sources: Mapping[str, FundingSource]) -> str:

@@ -41,6 +41,7 @@ from proposals.web import (
     db,
     flash,
     form,
+    form_id,
     is_htmx,
     login_required,
     redirect,
@@ -109,8 +110,12 @@ def _line(request: Request, partner: Partner) -> BudgetLine:
 
 
 def _version(request: Request) -> int | None:
-    raw = str(form(request).get("version") or "")
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+    """The line version the form was shown with (None if not sent; forged: never current)."""
+    raw = form(request).get("version")
+    if raw is None or raw == "":
+        return None
+    number = form_id(raw)
+    return -1 if number is None else number
 
 
 # --- the page ------------------------------------------------------------------------------
@@ -129,6 +134,7 @@ class PartnerView:
     findings: list[Finding]
     can_edit: bool
     stamp: str
+    lines_stamp: str
     balanced: bool
     form_values: dict[str, dict[str, Any]] = field(default_factory=dict)
     form_errors: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -201,6 +207,7 @@ def _context(
             findings=[f for f in mine if f.check != "flat_rates"],
             can_edit=can(user, "edit_budget", row.partner),
             stamp=budget.funding_stamp(row.sources),
+            lines_stamp=budget.lines_stamp(row.lines),
             balanced=figures.total_funding == figures.total_costs,
         )
         if state and state[1] == row.partner.public_id:
@@ -339,6 +346,8 @@ def flat_rate(request: Request) -> Response:
     proposal, profile = _proposal(request)
     partner = _partner(request, proposal)
     category = request.path_params["category"]
+    if budget.flat_rule(profile, category) is None:
+        raise HTTPException(status_code=404)  # no such flat rate in this call: no form to show
     values, errors, data = submitted(request, budget.FlatRateForm)
     if data is not None:
         try:

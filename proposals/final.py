@@ -149,6 +149,9 @@ def sign_offs(session: Session, proposal: Proposal) -> list[PartnerSignOffs]:
 
 def sign_off(session: Session, proposal: Proposal, partner: Partner, user: User) -> None:
     """The partner signs off its sections and its budget as they are now."""
+    current = next((s for s in sign_offs(session, proposal) if s.partner.id == partner.id), None)
+    if current is not None and current.complete:
+        return  # signed already as things are now (a double click): nothing new to record
     withdraw_sign_offs(session, proposal.id, partner.id, WHAT, user.id, "")
     budget = _budget(session, proposal)
     covers = {

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from sqlalchemy import select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -29,6 +29,13 @@ MEDIA_TYPES = {
 class SubmissionForm(Form):
     submitted_on: date
     reference: CleanText = Field(min_length=1, max_length=100)
+
+    @field_validator("submitted_on")
+    @classmethod
+    def _not_future(cls, value: date) -> date:
+        if value > date.today() + timedelta(days=1):  # a day of slack for time zones
+            raise ValueError(_("Enter the day the application was submitted, not a later one."))
+        return value
 
 
 def _proposal(request: Request) -> Proposal:
@@ -156,6 +163,9 @@ def submission(request: Request) -> Response:
     user = current_user(request)
     if not can(user, "manage_consortium", proposal):
         raise HTTPException(status_code=403)
+    if proposal.status != "final.signed":  # the form is not on the page: say why, not 422
+        flash(request, _("The proposal must be signed before the submission is recorded."), "error")
+        return redirect(request, _url(proposal))
     values = form_dict(form(request))
     try:
         data = validate(SubmissionForm, values)

@@ -24,6 +24,7 @@ from proposals.web import (
     db,
     flash,
     form,
+    form_id,
     login_required,
     redirect,
     render,
@@ -100,8 +101,8 @@ def add_mentor(request: Request) -> Response:
     proposal = _proposal(request, with_sections=False)
     user = current_user(request)
     require(user, "manage_consortium", proposal)
-    raw = str(form(request).get("mentor") or "")
-    mentor = db(request).scalar(select(User).where(User.id == int(raw))) if raw.isdigit() else None
+    mentor_id = form_id(form(request).get("mentor"))
+    mentor = db(request).get(User, mentor_id) if mentor_id is not None else None
     try:
         if mentor is None:
             raise reviews.ReviewError(_("Choose one of the options."))
@@ -296,15 +297,11 @@ def admin_mentors(request: Request) -> Response:
     session = db(request)
     values, errors = {}, {}
     if request.method == "POST" and form(request).get("action") == "assign":
-        mentor_raw, pid = (
-            str(form(request).get("mentor") or ""),
+        mentor_id, pid = (
+            form_id(form(request).get("mentor")),
             str(form(request).get("proposal") or ""),
         )
-        mentor = (
-            session.scalar(select(User).where(User.id == int(mentor_raw)))
-            if mentor_raw.isdigit()
-            else None
-        )
+        mentor = session.get(User, mentor_id) if mentor_id is not None else None
         proposal = consortium.load_proposal(session, pid)
         try:
             if mentor is None or proposal is None:

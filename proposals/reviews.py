@@ -180,7 +180,10 @@ def check_scores(
         value = raw.get(criterion.key, "").strip()
         if not value:
             continue
-        if not value.isdigit() or int(value) > criterion.max_score:
+        if (
+            not (value.isascii() and value.isdigit() and len(value) < 10)
+            or int(value) > criterion.max_score
+        ):
             errors[criterion.key] = _(
                 "Enter whole points from 0 to %(max)s.", max=criterion.max_score
             )

@@ -40,6 +40,7 @@ from proposals.web import (
     db,
     flash,
     form,
+    form_id,
     invitation_from_link,
     login_required,
     redirect,
@@ -431,7 +432,7 @@ def partner_action(request: Request) -> Response:
         elif action == "contact":
             require(user, "set_contact", partner)
             contact = db(request).scalar(
-                select(User).where(User.id == _int(form(request).get("contact")))
+                select(User).where(User.id == (form_id(form(request).get("contact")) or -1))
             )
             if contact is None:
                 raise consortium.ConsortiumError(_("Choose one of the options."))
@@ -451,13 +452,6 @@ def partner_action(request: Request) -> Response:
     if not can(user, "view", proposal):  # e.g. one's own organisation just withdrew
         return redirect(request, "/proposals")
     return _back(request, proposal, "#consortium")
-
-
-def _int(value: object) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        return -1
 
 
 routes = [

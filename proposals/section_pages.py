@@ -24,7 +24,17 @@ from proposals.forms import CleanText, Form, FormErrors, form_dict, validate
 from proposals.i18n import gettext as _
 from proposals.models import Comment, Membership, Proposal, Revision, Section, User
 from proposals.text import count_characters, render_html
-from proposals.web import current_user, db, flash, form, login_required, redirect, render, view
+from proposals.web import (
+    current_user,
+    db,
+    flash,
+    form,
+    form_id,
+    login_required,
+    redirect,
+    render,
+    view,
+)
 from workflow import WorkflowError, section_workflow
 
 _WORDS = re.compile(r"\s+|\w+|[^\w\s]")
@@ -117,14 +127,12 @@ def assign(request: Request) -> Response:
         None,
     )
     assignee = None
-    if partner is not None and str(data.get("assignee") or "").isdigit():
+    assignee_id = form_id(data.get("assignee"))
+    if partner is not None and assignee_id is not None:
         assignee = db(request).scalar(
             select(User)
             .join(Membership, Membership.user_id == User.id)
-            .where(
-                User.id == int(str(data.get("assignee"))),
-                Membership.organisation_id == partner.organisation_id,
-            )
+            .where(User.id == assignee_id, Membership.organisation_id == partner.organisation_id)
         )
     try:
         due = _parse_date(str(data.get("due_date") or ""))
@@ -182,9 +190,9 @@ def save(request: Request) -> Response:
     require(user, "edit_text", section)
     data = form(request)
     wants_json = "application/json" in request.headers.get("accept", "")
-    base_raw = str(data.get("base") or "")
+    base = form_id(data.get("base"))
     text = data.get("text")
-    if not base_raw.isdigit() or not isinstance(text, str):
+    if base is None or not isinstance(text, str):
         return _refusal(
             request, proposal, section, _("The editor sent an incomplete save."), wants_json
         )
@@ -192,9 +200,7 @@ def save(request: Request) -> Response:
     # back to the pool before the save takes one (never two at once: no pool deadlock).
     db(request).commit()
     try:
-        result = sections.save(
-            request.app.state.sessionmaker, section.id, user.id, text, int(base_raw)
-        )
+        result = sections.save(request.app.state.sessionmaker, section.id, user.id, text, base)
     except sections.Busy as exc:
         if wants_json:  # the editor keeps the text and tries again shortly
             return JSONResponse({"kind": "busy", "message": str(exc)}, status_code=503)
@@ -309,9 +315,8 @@ def history(request: Request) -> Response:
 
 
 def _number(raw: str | None, known: dict[int, Revision]) -> int | None:
-    if raw and raw.isdigit() and int(raw) in known:
-        return int(raw)
-    return None
+    number = form_id(raw)
+    return number if number in known else None
 
 
 @view
@@ -321,14 +326,12 @@ def restore(request: Request) -> Response:
     section = _section(request, proposal)
     user = current_user(request)
     require(user, "edit_text", section)
-    number = str(form(request).get("number") or "")
+    number = form_id(form(request).get("number"))
     revision = (
         db(request).scalar(
-            select(Revision).where(
-                Revision.section_id == section.id, Revision.number == int(number or -1)
-            )
+            select(Revision).where(Revision.section_id == section.id, Revision.number == number)
         )
-        if number.isdigit()
+        if number is not None
         else None
     )
     if revision is None:

@@ -691,3 +691,30 @@ def test_signing_off_twice_or_before_signing_says_so_and_records_once(app, db, d
     assert flash_of(response, "error") == [
         "The proposal must be signed before the submission is recorded."
     ]
+
+
+@pytest.mark.parametrize("odd", ["²", "9" * 30, "-1", "1e3", " 1"])
+def test_odd_digits_in_section_and_consortium_ids_are_refused_not_a_500(db, demo, odd):
+    """ "²" passes str.isdigit but not int(), and 10**30 fits no database integer."""
+    section = demo.url("/sections/uzasadnienie")
+    before = row_counts(db)
+    contact_before = partner(db, "NO").contact_user_id
+    token = csrf(demo.anna, section)
+    save = demo.anna.post(
+        section + "/save",
+        data={"csrf_token": token, "base": odd, "text": "Tekst."},
+        headers={"Accept": "application/json"},
+    )
+    assert save.status_code == 409 and save.json()["kind"] == "refused"
+    assigned = post(
+        demo.anna, section + "/assign", {"partner": demo.no, "assignee": odd, "due_date": ""}
+    )
+    assert assigned.status_code < 500
+    assert post(demo.anna, section + "/restore", {"number": odd}).status_code == 404
+    compare = demo.anna.get(section + "/history", params={"a": odd, "b": odd})
+    assert compare.status_code == 200
+    contact = post(demo.anna, demo.url(f"/partners/{demo.no}/contact"), {"contact": odd})
+    assert contact.status_code < 500 and "Choose one of the options." in html.unescape(contact.text)
+    after = row_counts(db)
+    assert after["revision"] == before["revision"]  # no save, no restore
+    assert partner(db, "NO").contact_user_id == contact_before  # no contact changed

@@ -153,6 +153,8 @@ def describe(notification: Notification) -> str:
             approved=p.get("approved", 0),
             changes=p.get("changes", 0),
         )
+    if kind == "review_cancelled":
+        return _("%(by)s cancelled the review round of %(proposal)s.", by=by, proposal=proposal)
     if kind == "due_soon":
         return _(
             "“%(section)s” (%(proposal)s) is due on %(due)s.",

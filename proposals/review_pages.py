@@ -208,6 +208,7 @@ def _round_page(
             "items": items,
             "criteria": reviews.scores_context(criteria, get_locale()),
             "totals": reviews.totals(round_, criteria),
+            "may_cancel": round_.status == "open" and can(user, "request_review", proposal),
             "may_judge": round_.status == "open"
             and proposal_role(user, proposal) == "mentor"
             and can(user, "give_verdict", proposal),
@@ -224,6 +225,25 @@ def _round_page(
 def show_round(request: Request) -> Response:
     proposal = _proposal(request)
     return _round_page(request, proposal, _round(request, proposal))
+
+
+@view
+@login_required
+def cancel_round(request: Request) -> Response:
+    """The coordinator withdraws an open round (a mentor who cannot answer, a wrong choice)."""
+    proposal = _proposal(request)
+    user = current_user(request)
+    require(user, "request_review", proposal)
+    round_ = _round(request, proposal)
+    try:
+        reviews.cancel_round(db(request), user, round_)
+    except reviews.ReviewError as exc:
+        flash(request, str(exc), "error")
+    else:
+        flash(
+            request, _("The review round is cancelled; its sections can be sent for review again.")
+        )
+    return redirect(request, reviews.round_url(round_, proposal))
 
 
 @view
@@ -361,4 +381,5 @@ routes = [
     Route("/proposals/{pid}/mentors", add_mentor, methods=["POST"]),
     Route("/proposals/{pid}/reviews/{rid}", show_round, name="review_round"),
     Route("/proposals/{pid}/reviews/{rid}/sections/{key}", verdict, methods=["POST"]),
+    Route("/proposals/{pid}/reviews/{rid}/cancel", cancel_round, methods=["POST"]),
 ]

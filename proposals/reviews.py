@@ -234,9 +234,9 @@ def give_verdict(
     return False
 
 
-def _close(session: Session, user: User, round_: ReviewRound) -> None:
-    """Every section has its verdict: close the round; the proposal goes back to revising."""
-    round_.status, round_.closed_at = "closed", utcnow()
+def _end(session: Session, user: User, round_: ReviewRound, status: str) -> Proposal:
+    """Close or cancel the round; with no other round open, the proposal goes to revising."""
+    round_.status, round_.closed_at = status, utcnow()
     session.flush()
     proposal = round_.proposal
     still_open = session.scalar(
@@ -246,6 +246,33 @@ def _close(session: Session, user: User, round_: ReviewRound) -> None:
     )
     if not still_open and proposal.status == "drafting.in_review":
         actions.fire(session, proposal, user, "return_for_revision", "drafting.in_review")
+    return proposal
+
+
+def cancel_round(session: Session, user: User, round_: ReviewRound) -> None:
+    """The coordinator withdraws a round the mentor has not finished (verdicts given stay).
+
+    Its waiting sections are free for another round; the mentor is told.
+    """
+    if round_.status != "open":
+        raise ReviewError(_("This round is closed already."))
+    proposal = _end(session, user, round_, "cancelled")
+    decided = sum(1 for v in round_.verdicts if v.verdict is not None)
+    actions.record(session, proposal, user, "review_cancelled", f"{decided}/{len(round_.verdicts)}")
+    if round_.mentor is not None:
+        notify_all(
+            session,
+            [round_.mentor],
+            "review_cancelled",
+            {"by": user.name, "proposal": _name(proposal)},
+            round_url(round_, proposal),
+            actor=user,
+        )
+
+
+def _close(session: Session, user: User, round_: ReviewRound) -> None:
+    """Every section has its verdict: close the round; the proposal goes back to revising."""
+    proposal = _end(session, user, round_, "closed")
     approved = sum(1 for v in round_.verdicts if v.verdict == "approved")
     changes = len(round_.verdicts) - approved
     actions.record(session, proposal, user, "review_closed", f"{approved}/{len(round_.verdicts)}")

@@ -345,3 +345,44 @@ def test_the_review_queue_takes_the_same_queries_for_3_or_30_consortia(app, db):
     # Most urgent first: the earliest due date leads.
     dues = [int(d) for d in re.findall(r"C(\d+)</a>", page)]
     assert dues[0] in (0, 27)  # due 1 January 2027 (section 0 of consortia 0 and 27)
+
+
+def test_the_coordinator_cancels_a_round_the_mentor_never_finished(app, db):
+    team, marta = drafting(app, db)
+    url = request_review(team, marta)
+    rid = url.rsplit("/", 1)[1]
+    assert proposal(db, team.pid).status == "drafting.in_review"
+    judged = post(
+        marta.client,
+        f"/proposals/{team.pid}/reviews/{rid}/sections/streszczenie",
+        {"verdict": "approved", "comment": ""},
+    )
+    assert judged.status_code == 200
+    # Neither the mentor nor a partner's writer may cancel it; nothing changes.
+    before = row_counts(db)
+    for who in (marta, team.partner):
+        assert post(who.client, url + "/cancel").status_code == 403
+    assert row_counts(db) == before
+    assert "Nothing waits for your review." not in marta.client.get("/reviews").text
+    assert "Cancel the round" in team.lead.client.get(url).text
+    assert "Cancel the round" not in marta.client.get(url).text
+    cancelled = post(team.lead.client, url + "/cancel")
+    assert "The review round is cancelled" in " ".join(flashes(cancelled))
+    db.expire_all()
+    row = db.scalar(select(ReviewRound).where(ReviewRound.public_id == rid))
+    assert row.status == "cancelled" and row.closed_at is not None
+    assert [v.verdict for v in row.verdicts] == ["approved", None]  # the verdict given stays
+    assert proposal(db, team.pid).status == "drafting.revising"
+    assert "Cancelled" in team.lead.client.get(url).text
+    assert "Nothing waits for your review." in marta.client.get("/reviews").text
+    told = db.scalars(
+        select(Notification).where(
+            Notification.user_id == marta.user.id, Notification.kind == "review_cancelled"
+        )
+    ).all()
+    assert len(told) == 1
+    # A second press (double click) changes nothing more; the waiting section is free again.
+    again = post(team.lead.client, url + "/cancel")
+    assert "This round is closed already." in " ".join(flashes(again))
+    page = team.lead.client.get(f"/proposals/{team.pid}/reviews/new").text
+    assert re.search(r'name="sections" value="uzasadnienie"(?: checked)?>', page)  # enabled

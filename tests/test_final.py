@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from datetime import date
 
 import docx
 from sqlalchemy import select
@@ -253,13 +254,14 @@ def test_a_complete_application_is_signed_submitted_and_funded_over_http(app, db
     assert "Done" in " ".join(flashes(moved))
     assert the_proposal(db).status == "final.signed"
     # A writer cannot record the submission; the coordinator records date and reference.
-    data = {"submitted_on": "2027-03-30", "reference": "ACF/2027/0042"}
+    day = date.today().isoformat()  # a submission is recorded on or after the day it was made
+    data = {"submitted_on": day, "reference": "ACF/2027/0042"}
     assert post(ola, f"/proposals/{pid}/final/submission", data).status_code == 403
     recorded = post(anna, f"/proposals/{pid}/final/submission", data)
     assert "The submission is recorded." in " ".join(flashes(recorded))
     row = the_proposal(db)
     assert row.status == "submitted"
-    assert row.submitted_on.isoformat() == "2027-03-30" and row.funder_reference == "ACF/2027/0042"
+    assert row.submitted_on.isoformat() == day and row.funder_reference == "ACF/2027/0042"
     assert audit(db, pid, "submission_recorded")[-1].actor_id is not None
     again = post(anna, f"/proposals/{pid}/final/submission", data)  # a double click
     assert again.status_code == 200

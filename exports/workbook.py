@@ -32,6 +32,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from exports.budget import SOURCE_KINDS, BudgetSnapshot, PartnerBudget
+from exports.snapshot import N_
 
 _number_text = cell_writer.safe_string
 
@@ -73,37 +74,37 @@ _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 _FORMULA = re.compile(r"^\s*[=+\-@\t\r]")
 _DDE = re.compile(r"\|")
 
-#: The labels the workbook prints; callers pass them translated (English by default).
+#: The labels the workbook prints, in English; ``proposals/`` passes them translated.
 DEFAULT_LABELS: dict[str, str] = {
-    "summary": "Summary",
-    "budget": "Budget",
-    "partner": "Partner",
-    "partner_id": "Partner ID",
-    "currency": "Currency",
-    "hourly_rate": "Value of an hour of volunteer work",
-    "source": "Source of funding",
-    "amount": "Amount",
-    "hours": "Hours",
-    "note": "Note",
-    "grant": "Grant requested",
-    "own_cash": "Own cash contribution",
-    "in_kind": "In-kind contribution",
-    "other_donor": "Other donors",
-    "national": "National co-financing",
-    "total_funding": "Total funding",
-    "total_costs": "Total costs",
-    "grant_rate": "Grant rate",
-    "category": "Category",
-    "description": "Description",
-    "unit": "Unit",
-    "quantity": "Quantity",
-    "unit_cost": "Unit cost",
-    "exchange_rate": "Exchange rate",
-    "rate_date": "Rate date",
-    "period": "Period or work package",
-    "consortium": "Consortium",
-    "share": "Share of funding",
-    "lines": "Cost lines (quantity × unit cost; flat rates: rate in percent × base)",
+    "summary": N_("Summary"),
+    "budget": N_("Budget"),
+    "partner": N_("Partner"),
+    "partner_id": N_("Partner ID"),
+    "currency": N_("Currency"),
+    "hourly_rate": N_("Value of an hour of volunteer work"),
+    "source": N_("Source of funding"),
+    "amount": N_("Amount"),
+    "hours": N_("Hours"),
+    "note": N_("Note"),
+    "grant": N_("Grant requested"),
+    "own_cash": N_("Own cash contribution"),
+    "in_kind": N_("In-kind contribution"),
+    "other_donor": N_("Other donors"),
+    "national": N_("National co-financing"),
+    "total_funding": N_("Total funding"),
+    "total_costs": N_("Total costs"),
+    "grant_rate": N_("Grant rate"),
+    "category": N_("Category"),
+    "description": N_("Description"),
+    "unit": N_("Unit"),
+    "quantity": N_("Quantity"),
+    "unit_cost": N_("Unit cost"),
+    "exchange_rate": N_("Exchange rate"),
+    "rate_date": N_("Rate date"),
+    "period": N_("Period or work package"),
+    "consortium": N_("Consortium"),
+    "share": N_("Share of funding"),
+    "lines": N_("Cost lines (quantity × unit cost; flat rates: rate in percent × base)"),
 }
 
 
@@ -360,19 +361,20 @@ class WorkbookErrors(Exception):
 
 #: Messages the reader gives; callers pass them translated.
 DEFAULT_MESSAGES: dict[str, str] = {
-    "not_xlsx": "This file is not an Excel workbook (.xlsx).",
-    "no_partner_sheets": "No partner sheet was found: use the workbook from “Download budget”.",
-    "unknown_partner": "This partner ID is not in the proposal.",
-    "twice": "This partner has two sheets.",
-    "formula": "Text that starts with =, +, - or @ would run as a formula; "
-    "start with a letter or digit.",
-    "number": "Enter a number.",
-    "negative": "Enter zero or more.",
-    "category": "Unknown cost category.",
-    "date": "Enter a date as YYYY-MM-DD.",
-    "header": "This is not where Engage expects this heading: keep the layout of the download.",
-    "too_many": "Engage reads cost lines up to row 2000; move the lines below into the table.",
-    "too_large": "This workbook unpacks to more than 50 MB; it cannot be a budget.",
+    "not_xlsx": N_("This file is not an Excel workbook (.xlsx)."),
+    "no_partner_sheets": N_("No partner sheet was found: use the workbook from “Download budget”."),
+    "unknown_partner": N_("This partner ID is not in the proposal."),
+    "twice": N_("This partner has two sheets."),
+    "formula": N_(
+        "Text that starts with =, +, - or @ would run as a formula; start with a letter or digit."
+    ),
+    "number": N_("Enter a number."),
+    "negative": N_("Enter zero or more."),
+    "category": N_("Unknown cost category."),
+    "date": N_("Enter a date as YYYY-MM-DD."),
+    "header": N_("This is not where Engage expects this heading: keep the layout of the download."),
+    "too_many": N_("Engage reads cost lines up to row 2000; move the lines below into the table."),
+    "too_large": N_("This workbook unpacks to more than 50 MB; it cannot be a budget."),
 }
 MAX_UNPACKED = 50 * 1024 * 1024
 

@@ -741,61 +741,9 @@ SOURCE_LABELS = {
 
 def workbook_labels() -> dict[str, str]:
     """The workbook's labels in the language in force (``i18n.using`` sets another)."""
-    return {
-        **{k: str(v) for k, v in SOURCE_LABELS.items()},
-        "own_cash": _("Own cash contribution"),
-        "summary": _("Summary"),
-        "budget": _("Budget"),
-        "partner": _("Partner"),
-        "partner_id": _("Partner ID"),
-        "currency": _("Currency"),
-        "hourly_rate": _("Value of an hour of volunteer work"),
-        "source": _("Source of funding"),
-        "amount": _("Amount"),
-        "hours": _("Hours"),
-        "note": _("Note"),
-        "total_funding": _("Total funding"),
-        "total_costs": _("Total costs"),
-        "grant_rate": _("Grant rate"),
-        "category": _("Category"),
-        "description": _("Description"),
-        "unit": _("Unit"),
-        "quantity": _("Quantity"),
-        "unit_cost": _("Unit cost"),
-        "exchange_rate": _("Exchange rate"),
-        "rate_date": _("Rate date"),
-        "period": _("Period or work package"),
-        "consortium": _("Consortium"),
-        "share": _("Share of funding"),
-        "lines": _("Cost lines (quantity × unit cost; flat rates: rate in percent × base)"),
-    }
+    return {key: _(label) for key, label in DEFAULT_LABELS.items()}
 
 
 def workbook_messages() -> dict[str, str]:
-    return {
-        "not_xlsx": _("This file is not an Excel workbook (.xlsx)."),
-        "no_partner_sheets": _(
-            "No partner sheet was found: use the workbook from “Download budget”."
-        ),
-        "unknown_partner": _("This partner ID is not in the proposal."),
-        "twice": _("This partner has two sheets."),
-        "formula": _(
-            "Text that starts with =, +, - or @ would run as a formula; "
-            "start with a letter or digit."
-        ),
-        "number": _("Enter a number."),
-        "negative": _("Enter zero or more."),
-        "category": _("Unknown cost category."),
-        "date": _("Enter a date as YYYY-MM-DD."),
-        "header": _(
-            "This is not where Engage expects this heading: keep the layout of the download."
-        ),
-        "too_many": _(
-            "Engage reads cost lines up to row 2000; move the lines below into the table."
-        ),
-        "too_large": _("This workbook unpacks to more than 50 MB; it cannot be a budget."),
-    }
-
-
-assert set(workbook_labels()) >= set(DEFAULT_LABELS) - set(SOURCE_KINDS)
-assert set(workbook_messages()) == set(DEFAULT_MESSAGES)
+    """The workbook import's messages in the language in force."""
+    return {key: _(message) for key, message in DEFAULT_MESSAGES.items()}

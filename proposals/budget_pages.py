@@ -30,7 +30,7 @@ from proposals.access import can, require, require_proposal
 from proposals.actions import facts_of, profile_for
 from proposals.calls.checks import Finding, run_checks
 from proposals.calls.schema import CallProfile
-from proposals.forms import FormErrors
+from proposals.forms import FormErrors, form_id
 from proposals.i18n import format_money, format_percent, get_locale
 from proposals.i18n import gettext as _
 from proposals.i18n import lazy_gettext as _l
@@ -41,7 +41,6 @@ from proposals.web import (
     db,
     flash,
     form,
-    form_id,
     is_htmx,
     login_required,
     redirect,

@@ -100,6 +100,15 @@ def validate(model: type[Model], data: dict[str, Any]) -> Model:
         raise FormErrors(messages(exc)) from None
 
 
+def form_id(raw: object) -> int | None:
+    """A row id or version number sent in a form ("12"), or None for anything else.
+
+    "²" passes ``str.isdigit`` but not ``int``, and 10**30 fits no database integer.
+    """
+    text = raw if isinstance(raw, str) else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
+
+
 def form_dict(form: FormData, *, lists: tuple[str, ...] = ()) -> dict[str, Any]:
     """The submitted values as a dict: the named fields as lists, every other as a string."""
     data: dict[str, Any] = {}

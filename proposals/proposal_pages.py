@@ -21,7 +21,7 @@ from proposals.access import (
 )
 from proposals.calls import library
 from proposals.calls.checks import run_checks
-from proposals.forms import CleanText, Email, Form, FormErrors, form_dict, validate
+from proposals.forms import CleanText, Email, Form, FormErrors, form_dict, form_id, validate
 from proposals.i18n import get_locale
 from proposals.i18n import gettext as _
 from proposals.ideas import get_idea
@@ -40,7 +40,6 @@ from proposals.web import (
     db,
     flash,
     form,
-    form_id,
     invitation_from_link,
     login_required,
     redirect,

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from proposals import accounts, actions, consortium, mail, reviews
 from proposals.access import can, proposal_role, require, require_proposal
-from proposals.forms import CleanText, Email, Form, FormErrors, form_dict, validate
+from proposals.forms import CleanText, Email, Form, FormErrors, form_dict, form_id, validate
 from proposals.i18n import get_locale
 from proposals.i18n import gettext as _
 from proposals.models import Proposal, ReviewRound, SectionVerdict, User
@@ -24,7 +24,6 @@ from proposals.web import (
     db,
     flash,
     form,
-    form_id,
     login_required,
     redirect,
     render,

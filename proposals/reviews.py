@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from proposals import actions, sections
 from proposals.calls.schema import AwardCriterion
+from proposals.forms import form_id
 from proposals.i18n import gettext as _
 from proposals.models import (
     Proposal,
@@ -180,15 +181,13 @@ def check_scores(
         value = raw.get(criterion.key, "").strip()
         if not value:
             continue
-        if (
-            not (value.isascii() and value.isdigit() and len(value) < 10)
-            or int(value) > criterion.max_score
-        ):
+        points = form_id(value)
+        if points is None or points > criterion.max_score:
             errors[criterion.key] = _(
                 "Enter whole points from 0 to %(max)s.", max=criterion.max_score
             )
             continue
-        scores[criterion.key] = int(value)
+        scores[criterion.key] = points
     return scores, errors
 
 

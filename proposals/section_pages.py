@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from proposals import comments, consortium, live, reviews, sections
 from proposals.access import can, proposal_role, require, require_proposal
-from proposals.forms import CleanText, Form, FormErrors, form_dict, validate
+from proposals.forms import CleanText, Form, FormErrors, form_dict, form_id, validate
 from proposals.i18n import gettext as _
 from proposals.models import Comment, Membership, Proposal, Revision, Section, User
 from proposals.text import count_characters, render_html
@@ -29,7 +29,6 @@ from proposals.web import (
     db,
     flash,
     form,
-    form_id,
     login_required,
     redirect,
     render,

@@ -342,15 +342,6 @@ def page_number(request: Request) -> int:
     return min(MAX_PAGE, max(1, int(raw))) if raw.isascii() and raw.isdigit() else 1
 
 
-def form_id(raw: object) -> int | None:
-    """A row id or version number sent in a form ("12"), or None for anything else.
-
-    "²" passes ``str.isdigit`` but not ``int``, and 10**30 fits no database integer.
-    """
-    text = raw if isinstance(raw, str) else ""
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
-
-
 def like_pattern(text: str) -> str:
     """A case-insensitive LIKE pattern matching ``text`` literally (escape character: \\)."""
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -19,7 +19,6 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,15 +28,11 @@ from proposals.calls import library  # noqa: E402
 from proposals.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
 from proposals.migrate import upgrade  # noqa: E402
 from proposals.models import (  # noqa: E402
-    Proposal,
-    ProposalAccess,
-    ReviewRound,
-    Section,
-    SectionVerdict,
     User,
 )
 from proposals.security import hash_password  # noqa: E402
-from tests.storm_helpers import PASSWORD, Server, percentile, sign_in  # noqa: E402
+from tests.review_helpers import add_mentored_rounds  # noqa: E402
+from tests.storm_helpers import PASSWORD, Server, percentile, sign_in, time_gets  # noqa: E402
 
 CONSORTIA = 30
 SECTIONS = 20
@@ -60,42 +55,9 @@ def build(url: str) -> None:
         )
         session.add(mentor)
         session.flush()
-        for n in range(CONSORTIA):
-            proposal = Proposal(
-                title=f"Consortium {n}",
-                acronym=f"C{n:02d}",
-                call_id="acf-poland-national",
-                call_version=1,
-                status="drafting.in_review",
-            )
-            proposal.access.append(ProposalAccess(user_id=mentor.id, role="mentor"))
-            proposal.sections = [
-                Section(
-                    key=f"s{i}",
-                    title=f"Section {i}",
-                    position=i,
-                    status="ready",
-                    text=f"Text of section {i}. " * 50,
-                    due_date=date(2030, 1 + n % 12, 1 + i),
-                )
-                for i in range(SECTIONS)
-            ]
-            session.add(proposal)
-            session.flush()
-            session.add(
-                ReviewRound(
-                    proposal_id=proposal.id,
-                    mentor_id=mentor.id,
-                    verdicts=[
-                        SectionVerdict(
-                            section_id=s.id,
-                            position=s.position,
-                            verdict="approved" if s.position < 5 else None,
-                        )
-                        for s in proposal.sections
-                    ],
-                )
-            )
+        add_mentored_rounds(
+            session, mentor.id, CONSORTIA, sections=SECTIONS, text="Text of a section. " * 50
+        )
     engine.dispose()
 
 
@@ -113,16 +75,9 @@ def main() -> int:
         server = Server(workdir, url)
         try:
             client, _ = sign_in(server.url, EMAIL)
-            for _ in range(10):
-                response = client.get("/reviews")
-                assert response.status_code == 200, response.status_code
-            assert response.text.count("15 / 20") == CONSORTIA, "the queue lacks rounds"
-            times = []
-            for _ in range(args.requests):
-                began = time.perf_counter()
-                response = client.get("/reviews")
-                times.append((time.perf_counter() - began) * 1000)
-                assert response.status_code == 200
+            times, _ = time_gets(
+                client, "/reviews", args.requests, lambda page: page.count("15 / 20") == CONSORTIA
+            )
             client.close()
         finally:
             server.stop()

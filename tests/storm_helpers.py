@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -453,6 +453,26 @@ def check_section(database_url: str, pid: str, key: str, acknowledged: list[str]
     assert kept.current_number in kept.numbers
     assert kept.text == kept.current_revision_text, "the section's text is not its current revision"
     return kept
+
+
+def time_gets(
+    client: httpx.Client, path: str, requests: int, check: Callable[[str], bool], warmup: int = 10
+) -> tuple[list[float], httpx.Response]:
+    """Milliseconds of ``requests`` GETs of ``path`` one after another, and the last answer.
+
+    ``warmup`` GETs go first; the page they get must pass ``check`` (what it must show).
+    """
+    for _ in range(warmup):
+        response = client.get(path)
+        assert response.status_code == 200, response.status_code
+    assert check(response.text), f"{path} does not show what the benchmark measures"
+    times = []
+    for _ in range(requests):
+        began = time.perf_counter()
+        response = client.get(path)
+        times.append((time.perf_counter() - began) * 1000)
+        assert response.status_code == 200
+    return times, response
 
 
 def percentile(values: list[float], p: float) -> float:

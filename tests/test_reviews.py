@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 
 from sqlalchemy import event, select
 from starlette.testclient import TestClient
@@ -28,6 +27,7 @@ from tests.consortium_helpers import (
     person,
     proposal,
 )
+from tests.review_helpers import add_mentored_rounds
 
 PARTNER_ROW = re.compile(r'<option value="([\w-]+)"[^>]*>Frivillig</option>')
 
@@ -274,49 +274,6 @@ def test_admin_invites_a_mentor_and_assigns_them(app, db):
 # --- the queue: constant queries ----------------------------------------------------------
 
 
-def _mentored_rounds(db, mentor_user: User, lead_user_id: int, count: int, start: int) -> None:  # type: ignore[no-untyped-def]
-    """``count`` proposals mentored by ``mentor_user``, each with an open round on 20 sections."""
-    for n in range(start, start + count):
-        p = Proposal(
-            title=f"Consortium {n}",
-            acronym=f"C{n}",
-            call_id="acf-poland-national",
-            call_version=1,
-            status="drafting.in_review",
-            created_by_id=lead_user_id,
-        )
-        p.access.append(ProposalAccess(user_id=mentor_user.id, role="mentor"))
-        p.sections = [
-            Section(
-                key=f"s{i}",
-                title=f"Section {i}",
-                position=i,
-                status="ready",
-                text="x",
-                due_date=date(2027, 1, 1 + (n + i) % 28),
-            )
-            for i in range(20)
-        ]
-        db.add(p)
-        db.flush()
-        db.add(
-            ReviewRound(
-                proposal_id=p.id,
-                mentor_id=mentor_user.id,
-                requested_by_id=lead_user_id,
-                verdicts=[
-                    SectionVerdict(
-                        section_id=s.id,
-                        position=s.position,
-                        verdict="approved" if s.position < 5 else None,
-                    )
-                    for s in p.sections
-                ],
-            )
-        )
-    db.commit()
-
-
 def _queries(app, client: TestClient, url: str) -> tuple[int, str]:  # type: ignore[no-untyped-def]
     count = 0
 
@@ -335,10 +292,12 @@ def _queries(app, client: TestClient, url: str) -> tuple[int, str]:  # type: ign
 
 def test_the_review_queue_takes_the_same_queries_for_3_or_30_consortia(app, db):
     marta = mentor(app, db)
-    _mentored_rounds(db, marta.user, marta.user.id, 3, 0)
+    add_mentored_rounds(db, marta.user.id, 3, requested_by_id=marta.user.id)
+    db.commit()
     small, page = _queries(app, marta.client, "/reviews")
     assert page.count("15 / 20") == 3
-    _mentored_rounds(db, marta.user, marta.user.id, 27, 3)
+    add_mentored_rounds(db, marta.user.id, 27, start=3, requested_by_id=marta.user.id)
+    db.commit()
     large, page = _queries(app, marta.client, "/reviews")
     assert page.count("15 / 20") == 30
     assert large == small

@@ -10,6 +10,8 @@ import os
 import queue
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2 as httpx
@@ -59,14 +61,24 @@ def _join(url: str, name: str, email: str, org: str, country: str) -> tuple[http
     return client, str(response.url).rsplit("/", 1)[1]
 
 
-def test_a_save_reaches_editors_on_every_app_process(tmp_path: Path, database) -> None:  # type: ignore[no-untyped-def]
-    url, processes = database
-    servers = []
+@contextmanager
+def app_processes(tmp_path: Path, url: str, processes: int) -> Iterator[list[Server]]:
+    """``processes`` real app servers on one database, stopped afterwards."""
+    servers: list[Server] = []
     try:
         for n in range(processes):
             workdir = tmp_path / f"p{n}"
             workdir.mkdir()
             servers.append(Server(workdir, database_url=url))
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def test_a_save_reaches_editors_on_every_app_process(tmp_path: Path, database) -> None:  # type: ignore[no-untyped-def]
+    url, processes = database
+    with app_processes(tmp_path, url, processes) as servers:
         a, b = servers[0], servers[-1]
         anna, anna_org = _join(a.url, "Anna Kowalska", "anna@x.pl", "Fala", "PL")
         ola, ola_org = _join(a.url, "Ola Nordmann", "ola@x.no", "Fri", "NO")
@@ -113,9 +125,6 @@ def test_a_save_reaches_editors_on_every_app_process(tmp_path: Path, database) -
         assert _first(events, "event: saved")
         data = _first(events, "data: ")
         assert '"by": "Ola Nordmann"' in data and '"number": 1' in data
-    finally:
-        for server in servers:
-            server.stop()
 
 
 def _first(events: queue.Queue[str], prefix: str, timeout: float = 15) -> str:
@@ -146,12 +155,7 @@ def test_events_need_access(tmp_path: Path, database) -> None:  # type: ignore[n
 
 def test_the_bell_rings_on_every_app_process(tmp_path: Path, database) -> None:  # type: ignore[no-untyped-def]
     url, processes = database
-    servers = []
-    try:
-        for n in range(processes):
-            workdir = tmp_path / f"p{n}"
-            workdir.mkdir()
-            servers.append(Server(workdir, database_url=url))
+    with app_processes(tmp_path, url, processes) as servers:
         a, b = servers[0], servers[-1]
         anna, anna_org = _join(b.url, "Anna Kowalska", "anna@x.pl", "Fala", "PL")
         ola, ola_org = _join(a.url, "Ola Nordmann", "ola@x.no", "Fri", "NO")
@@ -182,6 +186,3 @@ def test_the_bell_rings_on_every_app_process(tmp_path: Path, database) -> None: 
         _post(anna, f"/proposals/{pid}/partners", {"organisation": ola_org, "role": "partner"})
         assert _first(events, "event: unread")
         assert _first(events, "data: ") == 'data: {"count": 1}'
-    finally:
-        for server in servers:
-            server.stop()

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
@@ -147,3 +147,20 @@ def row_counts(db: Session) -> dict[str, int]:
         t.name: db.execute(text(f'SELECT COUNT(*) FROM "{t.name}"')).scalar_one()
         for t in Base.metadata.sorted_tables
     }
+
+
+def count_queries(app, client: TestClient, url: str) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    """How many SQL statements the app runs to answer GET ``url`` (200), and the page."""
+    count = 0
+
+    def counter(*_args: object) -> None:
+        nonlocal count
+        count += 1
+
+    event.listen(app.state.engine, "before_cursor_execute", counter)
+    try:
+        response = client.get(url)
+        assert response.status_code == 200
+    finally:
+        event.remove(app.state.engine, "before_cursor_execute", counter)
+    return count, response.text

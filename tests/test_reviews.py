@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from proposals.access import can
@@ -17,7 +17,7 @@ from proposals.models import (
     SectionVerdict,
     User,
 )
-from tests.conftest import csrf, post, row_counts
+from tests.conftest import count_queries, csrf, post, row_counts
 from tests.consortium_helpers import (
     Consortium,
     Person,
@@ -274,31 +274,15 @@ def test_admin_invites_a_mentor_and_assigns_them(app, db):
 # --- the queue: constant queries ----------------------------------------------------------
 
 
-def _queries(app, client: TestClient, url: str) -> tuple[int, str]:  # type: ignore[no-untyped-def]
-    count = 0
-
-    def counter(*_args: object) -> None:
-        nonlocal count
-        count += 1
-
-    event.listen(app.state.engine, "before_cursor_execute", counter)
-    try:
-        response = client.get(url)
-        assert response.status_code == 200
-    finally:
-        event.remove(app.state.engine, "before_cursor_execute", counter)
-    return count, response.text
-
-
 def test_the_review_queue_takes_the_same_queries_for_3_or_30_consortia(app, db):
     marta = mentor(app, db)
     add_mentored_rounds(db, marta.user.id, 3, requested_by_id=marta.user.id)
     db.commit()
-    small, page = _queries(app, marta.client, "/reviews")
+    small, page = count_queries(app, marta.client, "/reviews")
     assert page.count("15 / 20") == 3
     add_mentored_rounds(db, marta.user.id, 27, start=3, requested_by_id=marta.user.id)
     db.commit()
-    large, page = _queries(app, marta.client, "/reviews")
+    large, page = count_queries(app, marta.client, "/reviews")
     assert page.count("15 / 20") == 30
     assert large == small
     # Most urgent first: the earliest due date leads.

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from proposals.models import Revision, Section
 from proposals.sections import merge_texts
-from tests.conftest import csrf, post
+from tests.conftest import count_queries, csrf, post
 from tests.consortium_helpers import Consortium, consortium, flashes, person, start_proposal
 
 PARTNER_ROW = re.compile(r'<option value="([\w-]+)"[^>]*>Frivillig</option>')
@@ -212,30 +212,16 @@ def test_different_edits_of_the_same_word_conflict(base, a, b):
     assert conflict and merged == theirs
 
 
-def _queries(app, client: TestClient, url: str) -> int:  # type: ignore[no-untyped-def]
-    from sqlalchemy import event
-
-    count = 0
-
-    def counter(*_args: object) -> None:
-        nonlocal count
-        count += 1
-
-    event.listen(app.state.engine, "before_cursor_execute", counter)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(app.state.engine, "before_cursor_execute", counter)
-    return count
-
-
 def test_dashboard_and_section_page_queries_do_not_grow_with_sections_or_revisions(app, db):
     team, url = _setup(app, db)
     dashboard = f"/proposals/{team.pid}/sections"
     first = _section(db, "streszczenie")  # the same shape of data in both measurements
     first.assignee_id, first.updated_by_id = team.partner.user.id, team.lead.user.id
     db.commit()
-    small = (_queries(app, team.lead.client, dashboard), _queries(app, team.lead.client, url))
+    small = (
+        count_queries(app, team.lead.client, dashboard)[0],
+        count_queries(app, team.lead.client, url)[0],
+    )
     proposal_id = _section(db, "streszczenie").proposal_id
     partner_id = _section(db, "streszczenie").partner_id
     for n in range(50):
@@ -257,7 +243,10 @@ def test_dashboard_and_section_page_queries_do_not_grow_with_sections_or_revisio
     )
     section.current_number = section.last_number = 5000
     db.commit()
-    large = (_queries(app, team.lead.client, dashboard), _queries(app, team.lead.client, url))
+    large = (
+        count_queries(app, team.lead.client, dashboard)[0],
+        count_queries(app, team.lead.client, url)[0],
+    )
     assert large == small
 
 

@@ -90,6 +90,14 @@ def server(tmp_path: Path) -> Iterator[Server]:
     srv.stop()
 
 
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[Server]:
+    """``engage demo``: the demo consortium, for the journeys J3 to J6."""
+    srv = Server(tmp_path, command="demo")
+    yield srv
+    srv.stop()
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():

@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Server
 from tests.e2e.journey import exactly
 
 SAVED = re.compile(r"^\s*Saved")  # "Saved" or "Saved, merged with ..." (not "... saved by")
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[Server]:
-    server = Server(tmp_path, command="demo")
-    yield server
-    server.stop()
 
 
 def sign_in(page: Page, url: str, email: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,16 +12,8 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import Server
 from tests.e2e.journey import exactly
 from tests.e2e.test_j3_writing import sign_in
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[Server]:
-    server = Server(tmp_path, command="demo")
-    yield server
-    server.stop()
 
 
 def open_budget(page: Page) -> None:

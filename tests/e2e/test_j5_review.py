@@ -8,13 +8,13 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.journey import exactly
-from tests.e2e.test_j3_writing import demo, open_section, sign_in  # noqa: F401 - the fixture
+from tests.e2e.test_j3_writing import open_section, sign_in
 
 SAVED = re.compile(r"^\s*Saved")
 
 
 @pytest.mark.browser
-def test_j5_mentor_review(demo, new_page) -> None:  # noqa: F811
+def test_j5_mentor_review(demo, new_page) -> None:
     anna, marta, ola = new_page(), new_page(), new_page()
     sign_in(anna, demo.url, "anna@demo.engage")
     sign_in(marta, demo.url, "marta@demo.engage")

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import docx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Server
 from tests.e2e.journey import exactly
 from tests.e2e.test_j3_writing import SAVED, open_section, sign_in
 from tests.export_helpers import pdf_text, to_pdf, validate_ooxml
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[Server]:
-    server = Server(tmp_path, command="demo")
-    yield server
-    server.stop()
 
 
 def open_final(page: Page) -> None:

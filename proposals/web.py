@@ -339,7 +339,9 @@ MAX_PAGE = 10_000
 def page_number(request: Request) -> int:
     """The ``?page=`` asked for, as a page that exists in principle (1 to MAX_PAGE)."""
     raw = request.query_params.get("page", "1")
-    return min(MAX_PAGE, max(1, int(raw))) if raw.isascii() and raw.isdigit() else 1
+    if not (raw.isascii() and raw.isdigit()):
+        return 1
+    return MAX_PAGE if len(raw) > len(str(MAX_PAGE)) else min(MAX_PAGE, max(1, int(raw)))
 
 
 def like_pattern(text: str) -> str:

@@ -228,6 +228,7 @@ def test_twenty_five_ideas_make_two_pages_the_second_with_five(owner, db):
         "page=-5",
         "page=0",
         "page=99999999999999999999",
+        "page=" + "9" * 5000,  # past Python's 4,300-digit limit for int()
         "page=1e9",
         "q=%25%25%25&country=%3Cscript%3E",
         "q=%00",

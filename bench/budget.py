@@ -1,7 +1,7 @@
 """Time the budget page, an htmx "Add line", and the workbook (write and read back).
 
 Seeds the demo data (three partners) in a fresh SQLite database, adds ``--lines``
-cost lines to each partner through ``proposals.budget.save_line`` (flat rates
+cost lines to each partner through ``proposals.domain.budget.save_line`` (flat rates
 recomputed each time, as on the page), then, in process through Starlette's
 TestClient as the coordinator, requests the budget page and posts lines with htmx,
 and times ``budget_workbook`` and ``read_workbook`` on the snapshot. Prints the
@@ -27,10 +27,11 @@ from sqlalchemy import select  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
 from exports.workbook import budget_workbook, read_workbook  # noqa: E402
-from proposals import actions, budget, demo  # noqa: E402
+from proposals import demo  # noqa: E402
 from proposals.app import create_app  # noqa: E402
 from proposals.calls import library  # noqa: E402
 from proposals.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
+from proposals.domain import actions, budget  # noqa: E402
 from proposals.migrate import upgrade  # noqa: E402
 from proposals.models import Proposal  # noqa: E402
 from proposals.settings import Settings  # noqa: E402

@@ -4,7 +4,7 @@ Builds, in a fresh SQLite database migrated with ``proposals.migrate.upgrade``, 
 proposal with 8 partners (the lead and 7 others, all active, each organisation
 with 3 members), 20 sections (the call's own plus added ones, assigned round-robin
 to the partners) and 2,000 revisions (100 saves per section, through
-``proposals.sections.save_in``). Then it starts ``engage serve`` on that database,
+``proposals.domain.sections.save_in``). Then it starts ``engage serve`` on that database,
 signs the coordinator in over HTTP and requests the dashboard 200 times (after 10
 warm-up requests), one at a time, printing the median and p95 in ms.
 
@@ -28,9 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from proposals import consortium, sections  # noqa: E402
+from proposals import sections  # noqa: E402
 from proposals.calls import library  # noqa: E402
 from proposals.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
+from proposals.domain import consortium  # noqa: E402
 from proposals.migrate import upgrade  # noqa: E402
 from proposals.models import Membership, Organisation, Section, User  # noqa: E402
 from proposals.security import hash_password  # noqa: E402

@@ -5,36 +5,20 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.routing import Mount
-from starlette.staticfiles import StaticFiles
 
-from proposals import (
-    auth,
-    budget_pages,
-    directory,
-    final_pages,
-    ideas,
-    notifications,
-    organisations,
-    pages,
-    proposal_pages,
-    review_pages,
-    section_pages,
-)
-from proposals.calls import routes as calls
 from proposals.db import make_engine, make_sessionmaker
 from proposals.live import Broker
 from proposals.security import CSRFMiddleware, SecurityHeadersMiddleware, Tokens
 from proposals.settings import Settings, load_settings
-from proposals.web import make_templates
+from proposals.web import pages
+from proposals.web.plumbing import make_templates
+from proposals.web.routes import all_routes
 
-STATIC_DIR = Path(__file__).parent / "static"
 SESSION_COOKIE = "engage_session"
 SESSION_MAX_AGE = 14 * 24 * 3600
 
@@ -42,21 +26,7 @@ SESSION_MAX_AGE = 14 * 24 * 3600
 def create_app(settings: Settings, demo_accounts: list[dict[str, str]] | None = None) -> Starlette:
     """Build the Engage ASGI application for ``settings`` (the schema must be migrated)."""
     engine = make_engine(settings.database_url)
-    routes = [
-        *pages.routes,
-        *auth.routes,
-        *organisations.routes,
-        *calls.routes,
-        *ideas.routes,
-        *directory.routes,
-        *proposal_pages.routes,
-        *section_pages.routes,
-        *final_pages.routes,
-        *budget_pages.routes,
-        *notifications.routes,
-        *review_pages.routes,
-        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
-    ]
+    routes = all_routes()
     middleware = [
         Middleware(SecurityHeadersMiddleware, hsts=settings.production),
         Middleware(

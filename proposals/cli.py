@@ -84,8 +84,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_createadmin(args: argparse.Namespace) -> int:
-    from proposals import accounts
     from proposals.db import make_engine, make_sessionmaker, unit_of_work
+    from proposals.domain import accounts
     from proposals.forms import FormErrors, validate
 
     settings = load_settings()
@@ -126,16 +126,16 @@ def cmd_remind(args: argparse.Namespace) -> int:
     """Due-date reminders and daily digests; safe to run as often as a scheduler likes."""
     from datetime import date
 
-    from proposals import notifications
     from proposals.db import make_engine, make_sessionmaker, unit_of_work
+    from proposals.domain import notifications
     from proposals.live import Broker
-    from proposals.web import make_templates
+    from proposals.templating import make_environment
 
     settings = load_settings()
     _migrate(settings)
     engine = make_engine(settings.database_url)
     factory = make_sessionmaker(engine)
-    templates = make_templates()
+    templates = make_environment()
     today = date.fromisoformat(args.today) if args.today else date.today()
     try:
         with unit_of_work(factory) as session:
@@ -152,8 +152,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     """Write one export of a proposal to a file, and keep it in its export history."""
     from sqlalchemy import or_, select
 
-    from proposals import consortium, final
     from proposals.db import make_engine, make_sessionmaker, unit_of_work
+    from proposals.domain import consortium, final
     from proposals.models import Proposal
 
     settings = load_settings()

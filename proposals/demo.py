@@ -174,8 +174,8 @@ def _seed_consortium(
     session: Session, organisations: dict[str, Organisation], users: dict[str, User]
 ) -> None:
     """The idea that became a proposal to the Active Citizens Fund, with its consortium."""
-    from proposals import consortium
     from proposals.calls import library
+    from proposals.domain import consortium
 
     anna, ola, ruta = users["anna"], users["ola"], users["ruta"]
     for user in (anna, ola, ruta):
@@ -219,7 +219,7 @@ def _seed_consortium(
     proposal.duration_months = 24
     proposal.access.append(ProposalAccess(user=users["marta"], role="mentor"))
     session.flush()
-    from proposals import actions
+    from proposals.domain import actions
 
     actions.fire(session, proposal, anna, "start_drafting", expected_state="partnership.inviting")
     _seed_sections(session, proposal, users)
@@ -253,7 +253,7 @@ def _seed_sections(session: Session, proposal: Proposal, users: dict[str, User])
     """Sections assigned to the partners, some partly written (in Polish, with diacritics)."""
     from datetime import date
 
-    from proposals import sections
+    from proposals.domain import sections
 
     by_country = {p.organisation.country: p for p in proposal.partners}
     owners = {"dzialania": "NO", "partnerstwo": "NO"}
@@ -275,7 +275,7 @@ def _seed_review(session: Session, proposal: Proposal, users: dict[str, User]) -
     """One review round under way: Marta has approved the summary; two sections wait."""
     from datetime import date
 
-    from proposals import reviews
+    from proposals.domain import reviews
 
     written = [s for s in proposal.sections if s.key in SECTION_TEXTS]
     round_ = reviews.request_review(
@@ -337,7 +337,7 @@ def _seed_budget(session: Session, proposal: Proposal, users: dict[str, User]) -
     from datetime import date
     from decimal import Decimal
 
-    from proposals import actions, budget
+    from proposals.domain import actions, budget
 
     profile = actions.profile_for(session, proposal)
     writers = {"PL": users["anna"], "NO": users["ola"], "LT": users["ruta"]}

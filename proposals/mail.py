@@ -13,7 +13,6 @@ from email.utils import make_msgid
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.requests import Request
 
 from proposals.db import unit_of_work
 from proposals.models import OutboxMessage, utcnow
@@ -22,13 +21,16 @@ from proposals.settings import SMTPSettings
 log = logging.getLogger("engage.mail")
 
 
-def queue(request: Request, recipient: str, subject: str, body: str, kind: str) -> OutboxMessage:
-    """Record a message in the outbox; it is sent after the request commits."""
-    session: Session = request.state.db
+def queue(session: Session, recipient: str, subject: str, body: str, kind: str) -> OutboxMessage:
+    """Record a message in the outbox; it is sent once the session's transaction commits.
+
+    The ids wait in ``session.info["mail"]`` for whoever commits (the request's
+    unit of work) to hand them to :func:`send_pending`.
+    """
     message = OutboxMessage(recipient=recipient, subject=subject[:300], body=body, kind=kind)
     session.add(message)
     session.flush()
-    request.state.mail.append(message.id)
+    session.info.setdefault("mail", []).append(message.id)
     return message
 
 

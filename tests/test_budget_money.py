@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exports.budget import BudgetSnapshot, Line, PartnerBudget
-from proposals import budget
 from proposals.calls.checks import run_checks
 from proposals.calls.facts import PartnerFacts, ProposalFacts
 from proposals.calls.loader import SHIPPED_DIR, parse_profile
 from proposals.calls.schema import CallProfile
+from proposals.domain import budget
 from proposals.i18n import set_locale
 from proposals.money import percent_shares, to_cents
 

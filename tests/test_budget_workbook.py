@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from exports.budget import BudgetSnapshot
 from exports.workbook import FIRST_LINE, FUNDING_ROWS, budget_workbook
-from proposals import budget
+from proposals.domain import budget
 from proposals.models import BudgetLine, FundingSource
 from tests.budget_helpers import (
     consortium_figures,

@@ -7,7 +7,6 @@ import re
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from proposals.access import can
 from proposals.models import (
     Notification,
     Proposal,
@@ -17,6 +16,7 @@ from proposals.models import (
     SectionVerdict,
     User,
 )
+from proposals.policy import can
 from tests.conftest import count_queries, csrf, post, row_counts
 from tests.consortium_helpers import (
     Consortium,

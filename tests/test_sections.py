@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from proposals.domain.sections import merge_texts
 from proposals.models import Revision, Section
-from proposals.sections import merge_texts
 from tests.conftest import count_queries, csrf, post
 from tests.consortium_helpers import Consortium, consortium, flashes, person, start_proposal
 

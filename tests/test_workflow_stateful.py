@@ -16,10 +16,10 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from proposals import actions, consortium
-from proposals.access import proposal_role
 from proposals.calls import library
+from proposals.domain import actions, consortium
 from proposals.models import Membership, Organisation, Partner, Proposal, StatusChange, User
+from proposals.policy import proposal_role
 from workflow import NotYourRole, Refused, WrongState, proposal_workflow
 
 WORKFLOW = proposal_workflow()

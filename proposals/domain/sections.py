@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from proposals import final
 from proposals.calls.schema import CallProfile
 from proposals.db import serialised_writes
+from proposals.domain import final
 from proposals.forms import clean_text
 from proposals.i18n import gettext as _
 from proposals.models import Partner, Proposal, Revision, Section, StatusChange, User, utcnow
@@ -303,7 +303,7 @@ def assign(
     if partner is not None and section.status == "unassigned":
         move(session, section, "coordinator", user.id, "assign")
     if changed and partner is not None:
-        from proposals.notifications import notify_all, writers_of
+        from proposals.domain.notifications import notify_all, writers_of
 
         proposal = section.proposal
         payload = {

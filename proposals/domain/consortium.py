@@ -12,8 +12,9 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from proposals import actions, sections
 from proposals.calls.schema import CallProfile
+from proposals.domain import actions, sections
+from proposals.domain.notifications import notify, notify_all
 from proposals.i18n import gettext as _
 from proposals.models import (
     Idea,
@@ -27,7 +28,6 @@ from proposals.models import (
     User,
     utcnow,
 )
-from proposals.notifications import notify, notify_all
 
 PARTNER_ROLES = ("partner", "associated")
 

@@ -10,21 +10,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from proposals import actions, consortium, mail
-from proposals.access import (
-    can,
-    organisation_ids,
-    proposal_role,
-    require,
-    require_proposal,
-    visible_proposals,
-)
+from proposals import mail
 from proposals.calls import library
 from proposals.calls.checks import run_checks
+from proposals.domain import actions, consortium
 from proposals.forms import CleanText, Email, Form, FormErrors, form_dict, form_id, validate
 from proposals.i18n import get_locale
 from proposals.i18n import gettext as _
-from proposals.ideas import get_idea
 from proposals.models import (
     Membership,
     Organisation,
@@ -35,7 +27,16 @@ from proposals.models import (
     User,
     utcnow,
 )
-from proposals.web import (
+from proposals.policy import (
+    can,
+    organisation_ids,
+    proposal_role,
+    require,
+    require_proposal,
+    visible_proposals,
+)
+from proposals.web.ideas import get_idea
+from proposals.web.plumbing import (
     current_user,
     db,
     flash,
@@ -318,7 +319,7 @@ def invite_email(request: Request) -> Response:
         lead=lead.organisation.name,
         title=proposal.title,
     )
-    mail.queue(request, data.email, subject, body, "proposal-invitation")
+    mail.queue(db(request), data.email, subject, body, "proposal-invitation")
     flash(request, _("We have sent an invitation to %(email)s.", email=data.email))
     return _back(request, proposal, "#consortium")
 

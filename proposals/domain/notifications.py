@@ -1,4 +1,4 @@
-"""Notifications: the one path that creates them, the bell, the list, and their e-mails.
+"""Notifications: the one path that creates them, and their e-mails.
 
 Every event that concerns someone (a section assigned, a mention, a comment
 on one's section, a review requested, a verdict, a due date in two days, an
@@ -10,19 +10,14 @@ People who chose a daily digest get one from ``engage remind``.
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import func, select, update
+from jinja2 import Environment
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
-from sse_starlette.sse import EventSourceResponse
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-from starlette.templating import Jinja2Templates
 
 from proposals import i18n, mail
 from proposals.db import unit_of_work
@@ -31,7 +26,6 @@ from proposals.i18n import ngettext
 from proposals.live import Broker
 from proposals.models import Notification, OutboxMessage, Section, User, utcnow
 from proposals.settings import Settings
-from proposals.web import current_user, db, flash, login_required, redirect, render, view
 
 PAGE_SIZE = 50
 #: How people may get their notifications by e-mail (the account page offers these).
@@ -200,7 +194,7 @@ def signin_link(settings: Settings, link: str) -> str:
 
 def _message(
     settings: Settings,
-    templates: Jinja2Templates,
+    templates: Environment,
     user: User,
     notes: list[Notification],
     digest: bool = False,
@@ -228,7 +222,7 @@ def _message(
 def deliver(
     settings: Settings,
     factory: sessionmaker[Session],
-    templates: Jinja2Templates,
+    templates: Environment,
     broker: Broker | None,
     ids: list[int],
 ) -> None:
@@ -268,9 +262,7 @@ def deliver(
             )
 
 
-def send_digests(
-    settings: Settings, factory: sessionmaker[Session], templates: Jinja2Templates
-) -> int:
+def send_digests(settings: Settings, factory: sessionmaker[Session], templates: Environment) -> int:
     """One e-mail per daily-digest reader with what is new since their last one."""
     outbox: list[int] = []
     now = utcnow()
@@ -349,61 +341,3 @@ def due_reminders(session: Session, today: date) -> list[int]:
         )
     session.flush()
     return list(session.info.get("notified", [])[before:])
-
-
-# --- routes -----------------------------------------------------------------------------
-
-
-@view
-@login_required
-def notifications(request: Request) -> Response:
-    user = current_user(request)
-    items = db(request).scalars(
-        select(Notification)
-        .where(Notification.user_id == user.id)
-        .order_by(Notification.created_at.desc(), Notification.id.desc())
-        .limit(PAGE_SIZE)
-    )
-    return render(request, "notifications.html", {"items": [(n, describe(n)) for n in items]})
-
-
-@view
-@login_required
-def mark_read(request: Request) -> Response:
-    user = current_user(request)
-    db(request).execute(
-        update(Notification)
-        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
-        .values(read_at=utcnow())
-    )
-    flash(request, _("All notifications are marked as read."))
-    return redirect(request, "/notifications")
-
-
-async def _bell(broker: Broker, user_id: int, unread: int) -> AsyncIterator[dict[str, str]]:
-    """The unread count now, then again whenever it changes, until the page goes away."""
-    async with broker.subscribe(user_topic(user_id)) as queue:
-        yield {"event": "unread", "data": json.dumps({"count": unread})}
-        while True:
-            message = await queue.get()
-            if message.get("type") == "unread":
-                yield {"event": "unread", "data": json.dumps({"count": message.get("count", 0)})}
-
-
-@view
-@login_required
-def events(request: Request) -> Response:
-    """Server-sent events for the bell in the header (the unread count, live)."""
-    user = current_user(request)
-    return EventSourceResponse(
-        _bell(request.app.state.broker, user.id, unread_count(db(request), user)),
-        ping=15,
-        headers={"Cache-Control": "no-store"},
-    )
-
-
-routes = [
-    Route("/notifications", notifications, name="notifications"),
-    Route("/notifications/read", mark_read, methods=["POST"]),
-    Route("/notifications/events", events, name="notification_events"),
-]

@@ -9,14 +9,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from proposals.access import require
 from proposals.calls import describe, library
 from proposals.calls.loader import MAX_PROFILE_BYTES, ProfileError
 from proposals.calls.schema import CallProfile
 from proposals.i18n import country_choices, get_locale, language_name
 from proposals.i18n import gettext as _
 from proposals.models import utcnow
-from proposals.web import current_user, db, flash, form, login_required, redirect, render, view
+from proposals.policy import require
+from proposals.web.plumbing import (
+    current_user,
+    db,
+    flash,
+    form,
+    login_required,
+    redirect,
+    render,
+    view,
+)
 
 VERSION = re.compile(r"[0-9]{1,7}")
 

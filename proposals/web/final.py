@@ -11,12 +11,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from proposals import actions, consortium, final
-from proposals.access import can, proposal_role, require, require_proposal
+from proposals.domain import actions, consortium, final
 from proposals.forms import CleanText, Form, FormErrors, form_dict, validate
 from proposals.i18n import gettext as _
 from proposals.models import Export, Proposal
-from proposals.web import current_user, db, flash, form, login_required, redirect, render, view
+from proposals.policy import can, proposal_role, require, require_proposal
+from proposals.web.plumbing import (
+    current_user,
+    db,
+    flash,
+    form,
+    login_required,
+    redirect,
+    render,
+    view,
+)
 from workflow import SIGNING_STATES, Refused, WrongState, proposal_workflow
 
 KINDS = ("application", "declaration", "package")

@@ -6,13 +6,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from proposals import accounts, mail
+from proposals import mail
+from proposals.domain import accounts
 from proposals.forms import FormErrors
 from proposals.i18n import LOCALES
 from proposals.i18n import gettext as _
 from proposals.models import User
 from proposals.security import session_fingerprint
-from proposals.web import (
+from proposals.web.plumbing import (
     LANGUAGE_COOKIE,
     current_user,
     db,
@@ -126,7 +127,7 @@ def _send_reset_link(request: Request, user: User) -> None:
     body = templates.get_template("mail/reset_password.txt").render(
         user=user, link=link, hours=request.app.state.settings.password_reset_hours
     )
-    mail.queue(request, user.email, _("Choose a new password for Engage"), body, "reset")
+    mail.queue(db(request), user.email, _("Choose a new password for Engage"), body, "reset")
 
 
 @view

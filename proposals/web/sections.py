@@ -18,13 +18,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from proposals import comments, consortium, live, reviews, sections
-from proposals.access import can, proposal_role, require, require_proposal
+from proposals import live
+from proposals.domain import comments, consortium, reviews, sections
 from proposals.forms import CleanText, Form, FormErrors, form_dict, form_id, validate
 from proposals.i18n import gettext as _
 from proposals.models import Comment, Membership, Proposal, Revision, Section, User
+from proposals.policy import can, proposal_role, require, require_proposal
 from proposals.text import count_characters, render_html
-from proposals.web import (
+from proposals.web.plumbing import (
     current_user,
     db,
     flash,
@@ -51,7 +52,7 @@ def _proposal(request: Request) -> Proposal:
 
 
 def _profile(request: Request, proposal: Proposal):  # type: ignore[no-untyped-def]
-    from proposals.actions import profile_for
+    from proposals.domain.actions import profile_for
 
     return profile_for(db(request), proposal)
 

@@ -48,7 +48,6 @@ from exports.workbook import (
     ImportedPartner,
     WorkbookErrors,
 )
-from proposals.access import can
 from proposals.calls.schema import CURRENCIES, CallProfile, FlatRate
 from proposals.forms import CleanText, Form, FormErrors, validate
 from proposals.i18n import get_locale
@@ -56,6 +55,7 @@ from proposals.i18n import gettext as _
 from proposals.i18n import lazy_gettext as _l
 from proposals.models import BudgetChange, BudgetLine, FundingSource, Partner, Proposal, User
 from proposals.money import to_cents
+from proposals.policy import can
 
 ZERO = Decimal("0.00")
 #: The largest amount ``Numeric(14, 2)`` holds: anything above is refused, never cut.
@@ -296,7 +296,7 @@ def snapshot_of(profile: CallProfile, rows: Iterable[PartnerRows]) -> BudgetSnap
 
 def budget_snapshot(session: Session, proposal: Proposal) -> BudgetSnapshot:
     """The proposal's budget as plain data (for the page, the workbook and the Word export)."""
-    from proposals.actions import profile_for
+    from proposals.domain.actions import profile_for
 
     return snapshot_of(profile_for(session, proposal), load(session, proposal))
 
@@ -353,7 +353,7 @@ def _log(
     # A changed figure withdraws the partner's budget sign-off (final stage); imported
     # here because the final stage reads budgets through this module. No autoflush: the
     # row being changed must be written once, so its version moves on by one per edit.
-    from proposals import final
+    from proposals.domain import final
 
     with session.no_autoflush:
         final.withdraw_sign_offs(

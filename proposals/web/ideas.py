@@ -12,15 +12,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from proposals.access import can, organisation_ids, require
 from proposals.calls import library
 from proposals.db import json_list_contains
 from proposals.forms import CleanText, Form, FormErrors, form_dict, validate
 from proposals.i18n import country_choices, country_codes, get_locale
 from proposals.i18n import gettext as _
 from proposals.models import Idea, IdeaInterest, Organisation, utcnow
+from proposals.policy import can, organisation_ids, require
 from proposals.vocabulary import THEMES
-from proposals.web import (
+from proposals.web.plumbing import (
     current_user,
     db,
     flash,

@@ -31,9 +31,9 @@ from exports.declaration import build_declaration
 from exports.package import build_package
 from exports.snapshot import Labels, PartnerInfo, ProposalSnapshot, SectionText
 from exports.workbook import budget_workbook
-from proposals import actions, budget
 from proposals.calls import library
 from proposals.calls.checks import run_checks
+from proposals.domain import actions, budget
 from proposals.i18n import gettext as _
 from proposals.i18n import translations, using
 from proposals.models import (

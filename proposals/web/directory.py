@@ -11,7 +11,7 @@ from proposals.db import json_list_contains
 from proposals.i18n import WORKING_LANGUAGES, country_choices, country_codes, language_choices
 from proposals.models import Organisation, Proposal, ProposalAccess
 from proposals.vocabulary import THEMES
-from proposals.web import (
+from proposals.web.plumbing import (
     current_user,
     db,
     like_pattern,

@@ -1,7 +1,7 @@
 """The one path for changes to a proposal's state: fire a workflow trigger, keep the audit.
 
 Guards come from the call's check engine (``proposals.calls.checks``) run on a
-snapshot of the proposal; roles from ``proposals.access``. A stale action (two
+snapshot of the proposal; roles from ``proposals.policy``. A stale action (two
 people pressing at once, or a replayed form) is refused, never applied twice.
 """
 
@@ -12,14 +12,14 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 
-from proposals import budget
-from proposals.access import proposal_role
 from proposals.calls import library
 from proposals.calls.checks import blocking, run_checks
 from proposals.calls.facts import PartnerFacts, ProposalFacts, SectionFacts
 from proposals.calls.schema import CallProfile
+from proposals.domain import budget
 from proposals.i18n import gettext as _
 from proposals.models import Proposal, StatusChange, User, utcnow
+from proposals.policy import proposal_role
 from workflow import Change, GuardResult, WrongState, proposal_workflow
 
 
@@ -66,7 +66,7 @@ def _open_invitations(proposal: Proposal) -> GuardResult:
 
 def guards(session: Session, proposal: Proposal) -> dict[str, Callable[[], GuardResult]]:
     """What each guard name of the workflow checks for this proposal."""
-    from proposals import final
+    from proposals.domain import final
 
     profile = profile_for(session, proposal)
 

@@ -16,13 +16,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from proposals import mail
-from proposals.access import can, require
 from proposals.forms import CleanText, Email, Form, FormErrors, form_dict, validate
 from proposals.i18n import WORKING_LANGUAGES, country_choices, country_codes, language_choices
 from proposals.i18n import gettext as _
 from proposals.models import Membership, Organisation, OrganisationInvitation, User, utcnow
+from proposals.policy import can, require
 from proposals.vocabulary import LEGAL_FORMS, MEMBER_ROLES, THEMES
-from proposals.web import (
+from proposals.web.plumbing import (
     current_user,
     db,
     flash,
@@ -289,7 +289,7 @@ def invite_member(request: Request) -> Response:
         organisation=organisation, inviter=user, link=link, days=settings.invitation_days
     )
     subject = _("%(name)s invites you to Engage", name=organisation.name)
-    mail.queue(request, data.email, subject, body, "organisation-invitation")
+    mail.queue(db(request), data.email, subject, body, "organisation-invitation")
     flash(request, _("We have sent an invitation to %(email)s.", email=data.email))
     return redirect(request, f"/organisations/{organisation.public_id}")
 

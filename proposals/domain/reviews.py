@@ -18,8 +18,9 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from proposals import actions, sections
 from proposals.calls.schema import AwardCriterion
+from proposals.domain import actions, sections
+from proposals.domain.notifications import notify, notify_all, writers_of
 from proposals.forms import form_id
 from proposals.i18n import gettext as _
 from proposals.models import (
@@ -31,7 +32,6 @@ from proposals.models import (
     User,
     utcnow,
 )
-from proposals.notifications import notify, notify_all, writers_of
 
 VERDICTS = ("approved", "changes_requested")
 MAX_COMMENT = 5000

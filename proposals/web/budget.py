@@ -25,18 +25,18 @@ from exports.workbook import (
     budget_workbook,
     read_workbook,
 )
-from proposals import budget, consortium
-from proposals.access import can, require, require_proposal
-from proposals.actions import facts_of, profile_for
 from proposals.calls.checks import Finding, run_checks
 from proposals.calls.schema import CallProfile
+from proposals.domain import budget, consortium
+from proposals.domain.actions import facts_of, profile_for
 from proposals.forms import FormErrors, form_id
 from proposals.i18n import format_money, format_percent, get_locale
 from proposals.i18n import gettext as _
 from proposals.i18n import lazy_gettext as _l
 from proposals.models import BudgetLine, Partner, Proposal
 from proposals.money import percent_shares
-from proposals.web import (
+from proposals.policy import can, require, require_proposal
+from proposals.web.plumbing import (
     current_user,
     db,
     flash,

@@ -10,11 +10,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from proposals.access import require
 from proposals.i18n import gettext as _
 from proposals.i18n import lazy_gettext as _l
 from proposals.models import OutboxMessage
-from proposals.web import (
+from proposals.policy import require
+from proposals.web.plumbing import (
     current_user,
     db,
     login_required,

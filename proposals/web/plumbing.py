@@ -11,10 +11,8 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any, TypeVar
 
-import jinja2
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -30,9 +28,11 @@ from starlette.templating import Jinja2Templates
 
 from proposals import i18n, mail
 from proposals.db import unit_of_work
+from proposals.domain.notifications import deliver, unread_count
 from proposals.forms import FormErrors, form_dict, validate
 from proposals.models import Membership, User, utcnow
 from proposals.security import csrf_token, session_fingerprint
+from proposals.templating import make_environment
 
 log = logging.getLogger("engage")
 Handler = Callable[[Request], Response]
@@ -40,37 +40,9 @@ FormModel = TypeVar("FormModel", bound=BaseModel)
 LANGUAGE_COOKIE = "engage_lang"
 
 
-def templates_dir() -> Path:
-    """The templates folder: top level in a checkout, inside the package in a built wheel."""
-    packaged = Path(__file__).parent / "templates"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
-
-
 def make_templates(extra_globals: Mapping[str, Any] | None = None) -> Jinja2Templates:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates_dir()),
-        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
-        extensions=["jinja2.ext.i18n"],
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.filters.update(
-        datetime=i18n.format_datetime,
-        date=i18n.format_date,
-        number=i18n.format_number,
-        country=i18n.country_name,
-        language=i18n.language_name,
-    )
-    env.globals.update(
-        LOCALES=i18n.LOCALES,
-        locale_display_name=i18n.locale_display_name,
-        get_locale=i18n.get_locale,
-        static=lambda path: f"/static/{path}",
-    )
-    env.globals.update(extra_globals or {})
-    return Jinja2Templates(env=env)
+    """The page templates: the shared Jinja2 environment, wrapped for Starlette responses."""
+    return Jinja2Templates(env=make_environment(extra_globals))
 
 
 # --- the current request ----------------------------------------------------------
@@ -172,8 +144,6 @@ def render_form(
 def _unread(request: Request, user: User | None) -> int:
     if user is None or getattr(request.state, "db", None) is None:
         return 0
-    from proposals.notifications import unread_count
-
     return unread_count(request.state.db, user)
 
 
@@ -217,12 +187,12 @@ def _run(handler: Handler, request: Request) -> Response:
     try:
         with unit_of_work(request.app.state.sessionmaker) as session:
             request.state.db = session
-            request.state.mail = []
             user = _load_user(request, session)
             request.state.user = user
             use_request_locale(request, user)
             response = handler(request)
             request.state.notified = list(session.info.get("notified", []))
+            request.state.mail = list(session.info.get("mail", []))
             return response
     except (StaleDataError, IntegrityError) as exc:
         # Two requests changed the same thing at the same moment and this one lost at
@@ -263,13 +233,11 @@ def view(handler: Handler) -> Callable[[Request], Any]:
             )
         notified = getattr(request.state, "notified", [])
         if notified:
-            from proposals.notifications import deliver
-
             tasks.add_task(
                 deliver,
                 settings,
                 request.app.state.sessionmaker,
-                request.app.state.templates,
+                request.app.state.templates.env,
                 request.app.state.broker,
                 notified,
             )

@@ -12,14 +12,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from proposals import accounts, actions, consortium, mail, reviews
-from proposals.access import can, proposal_role, require, require_proposal
+from proposals import mail
+from proposals.domain import accounts, actions, consortium, reviews
 from proposals.forms import CleanText, Email, Form, FormErrors, form_dict, form_id, validate
 from proposals.i18n import get_locale
 from proposals.i18n import gettext as _
 from proposals.models import Proposal, ReviewRound, SectionVerdict, User
+from proposals.policy import can, proposal_role, require, require_proposal
 from proposals.text import render_html
-from proposals.web import (
+from proposals.web.plumbing import (
     current_user,
     db,
     flash,
@@ -369,7 +370,9 @@ def _invite_mentor(request: Request, name: str, email: str) -> None:
     body = request.app.state.templates.get_template("mail/mentor_invitation.txt").render(
         user=user, inviter=current_user(request), link=link, hours=settings.password_reset_hours
     )
-    mail.queue(request, email, _("You are invited to mentor consortia on Engage"), body, "mentor")
+    mail.queue(
+        db(request), email, _("You are invited to mentor consortia on Engage"), body, "mentor"
+    )
 
 
 routes = [

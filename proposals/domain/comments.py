@@ -9,9 +9,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from proposals.access import proposal_role
+from proposals.domain.notifications import notify_all, writers_of
 from proposals.models import Comment, Membership, Proposal, Section, User
-from proposals.notifications import notify_all, writers_of
+from proposals.policy import proposal_role
 
 MAX_BODY = 5000
 MAX_QUOTE = 1000

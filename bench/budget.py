@@ -31,7 +31,7 @@ from proposals import demo  # noqa: E402
 from proposals.app import create_app  # noqa: E402
 from proposals.calls import library  # noqa: E402
 from proposals.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
-from proposals.domain import actions, budget  # noqa: E402
+from proposals.domain import budget  # noqa: E402
 from proposals.migrate import upgrade  # noqa: E402
 from proposals.models import Proposal  # noqa: E402
 from proposals.settings import Settings  # noqa: E402
@@ -65,7 +65,7 @@ def main() -> None:
         demo.seed(session)
     with unit_of_work(factory) as session:
         proposal = session.scalars(select(Proposal)).one()
-        profile = actions.profile_for(session, proposal)
+        profile = library.profile_for(session, proposal)
         coordinator = proposal.access[0].user
         for partner in proposal.partners:
             for i in range(args.lines):

@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 
 from proposals.db import make_engine, make_sessionmaker
+from proposals.errors import Denied, Invalid, NotFound
 from proposals.live import Broker
 from proposals.security import CSRFMiddleware, SecurityHeadersMiddleware, Tokens
 from proposals.settings import Settings, load_settings
@@ -50,7 +51,13 @@ def create_app(settings: Settings, demo_accounts: list[dict[str, str]] | None = 
         routes=routes,
         middleware=middleware,
         lifespan=lifespan,
-        exception_handlers={HTTPException: pages.http_exception, Exception: pages.server_error},
+        exception_handlers={
+            HTTPException: pages.http_exception,
+            Denied: pages.denied,
+            NotFound: pages.not_found,
+            Invalid: pages.invalid,
+            Exception: pages.server_error,
+        },
     )
     app.state.settings = settings
     app.state.engine = engine

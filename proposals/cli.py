@@ -153,7 +153,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from sqlalchemy import or_, select
 
     from proposals.db import make_engine, make_sessionmaker, unit_of_work
-    from proposals.domain import consortium, final
+    from proposals.domain import consortium, exporting
     from proposals.models import Proposal
 
     settings = load_settings()
@@ -179,7 +179,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 return 1
-            row = final.export(session, proposal, None, args.kind, args.partner or None)
+            row = exporting.export(session, proposal, None, args.kind, args.partner or None)
             target = Path(args.output or row.filename)
             target.write_bytes(row.content)
             print(f"{target} ({len(row.content)} bytes, sha256 {row.sha256})")

@@ -6,12 +6,24 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Engine, String, cast, create_engine, event
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Select,
+    String,
+    cast,
+    create_engine,
+    event,
+    func,
+    select,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+Row = TypeVar("Row")
 POOL_SIZE = 20
 POOL_OVERFLOW = 25
 
@@ -91,3 +103,34 @@ def json_list_contains(column: Any, value: str) -> ColumnElement[bool]:
     look for are fixed-format codes (``NO``, ``youth``), so a quoted match is exact.
     """
     return cast(column, String).like(f'%"{value}"%')
+
+
+@dataclass(frozen=True)
+class Page(Generic[Row]):
+    """One page of a longer list: its rows, its number and how many there are in all."""
+
+    items: list[Row]
+    number: int
+    size: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def has_next(self) -> bool:
+        return self.number * self.size < self.total
+
+
+def paginate(session: Session, query: Select[tuple[Row]], number: int, size: int) -> Page[Row]:
+    """Page ``number`` (from 1) of ``query``'s rows, ``size`` at a time, and the total."""
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    items = list(session.scalars(query.limit(size).offset((number - 1) * size)))
+    return Page(items, number, size, total)
+
+
+def like_pattern(text: str) -> str:
+    """A case-insensitive LIKE pattern matching ``text`` literally (escape character: \\)."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

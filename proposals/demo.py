@@ -337,9 +337,10 @@ def _seed_budget(session: Session, proposal: Proposal, users: dict[str, User]) -
     from datetime import date
     from decimal import Decimal
 
-    from proposals.domain import actions, budget
+    from proposals.calls import library
+    from proposals.domain import budget
 
-    profile = actions.profile_for(session, proposal)
+    profile = library.profile_for(session, proposal)
     writers = {"PL": users["anna"], "NO": users["ola"], "LT": users["ruta"]}
     for partner in proposal.partners:
         country = partner.organisation.country

@@ -13,7 +13,6 @@ from typing import Annotated, Any, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
-from starlette.datastructures import FormData
 
 from proposals.i18n import gettext as _
 
@@ -107,17 +106,3 @@ def form_id(raw: object) -> int | None:
     """
     text = raw if isinstance(raw, str) else ""
     return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
-
-
-def form_dict(form: FormData, *, lists: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The submitted values as a dict: the named fields as lists, every other as a string."""
-    data: dict[str, Any] = {}
-    for key in form:
-        if key in lists:
-            data[key] = [v for v in form.getlist(key) if isinstance(v, str)]
-        else:
-            value = form.get(key)
-            data[key] = value if isinstance(value, str) else ""
-    for key in lists:
-        data.setdefault(key, [])
-    return data

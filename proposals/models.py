@@ -495,6 +495,7 @@ class Comment(Base):
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    section: Mapped[Section] = relationship()
     author: Mapped[User | None] = relationship()
     replies: Mapped[list[Comment]] = relationship(order_by="Comment.created_at")
 
@@ -639,6 +640,7 @@ class Export(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    proposal: Mapped[Proposal] = relationship()
     created_by: Mapped[User | None] = relationship()
 
 

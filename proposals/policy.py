@@ -1,68 +1,70 @@
-"""Who may do what: the one place that decides.
+"""Who may do what: the roles a person holds towards a target, checked against the one table.
 
-Routes call :func:`require` before acting and use the query helpers here to
-list only what the user may see. A forbidden action raises ``HTTPException``
-(403), which the app renders as a page in the user's language; a proposal the
-user may not see at all is a 404, so that nobody learns it exists.
+The table (action x role x state) is ``workflow.policy.POLICY``. This module
+works out which of its roles a user holds towards a target and in which
+state the target is, and answers :func:`can` / :func:`require`. Routes never
+decide access themselves; templates ask :func:`can` for the buttons they show,
+so a page never offers what the server would refuse.
 
-Roles in a proposal: ``coordinator`` (the lead partner's person in charge),
-``writer``, ``mentor`` and ``viewer`` come from ``proposal_access`` rows; a
-member of an active partner organisation is a ``writer`` without one; a
-member of an organisation invited but not yet answering is an ``invitee``,
-who may only answer the invitation.
+Roles in a proposal: ``coordinator`` (the lead partner's person in charge,
+recorded in ``proposal_access`` and valid while they belong to the lead
+organisation), ``mentor`` and ``viewer`` (``proposal_access`` rows),
+``writer`` (a member of an active partner organisation) and ``invitee`` (a
+member of an organisation invited but not yet answering, who may only
+answer). Mentors coach, they do not write: with a mentor's access row a
+person holds no partner or section role, whatever their organisations.
 
-Mentors coach, they do not write: a ``mentor`` reads everything of the
-proposals they mentor, comments and gives verdicts, and passes no other
-action (text, assignments, budget, consortium), whatever the target. A user
-with mentor standing who opens a proposal they do not mentor is refused
-with 403 (they know such proposals exist); other outsiders get 404.
+A proposal the user may not read is a 404, so nobody learns it exists; a
+user with mentor standing gets 403 (they know such proposals exist).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import Select, exists, or_, select
-from starlette.exceptions import HTTPException
 
+from proposals import urls
+from proposals.errors import Denied
+from proposals.i18n import gettext as _
 from proposals.models import (
+    Comment,
     Idea,
     Membership,
     Organisation,
+    OrganisationInvitation,
     Partner,
     Proposal,
     ProposalAccess,
+    ProposalInvitation,
+    ReviewRound,
     Section,
     User,
 )
-from workflow import READ_ONLY_STATES
+from workflow import proposal_workflow
+from workflow.policy import POLICY, Rule
 
 PROPOSAL_ROLES = ("coordinator", "writer", "mentor", "viewer")
-READERS = frozenset(PROPOSAL_ROLES)
-CONSORTIUM_MANAGERS = frozenset({"coordinator"})
-#: The only actions a mentor passes: anything else (edit_text, assign, edit_budget, ...) fails.
-MENTOR_ACTIONS = frozenset({"view", "comment", "review", "give_verdict"})
-
-
-def organisation_role(user: User | None, organisation: Organisation) -> str | None:
-    if user is None:
-        return None
-    for membership in user.memberships:
-        if membership.organisation_id == organisation.id:
-            return membership.role
-    return None
 
 
 def organisation_ids(user: User | None) -> set[int]:
     return {m.organisation_id for m in user.memberships} if user else set()
 
 
+def _admin_of(user: User) -> set[int]:
+    return {m.organisation_id for m in user.memberships if m.role == "admin"}
+
+
 def proposal_role(user: User | None, proposal: Proposal) -> str | None:
     """The user's role in ``proposal`` (see the module docstring), or None."""
     if user is None:
         return None
-    for access in proposal.access:
-        if access.user_id == user.id:
-            return access.role
     mine = organisation_ids(user)
+    row = next((a for a in proposal.access if a.user_id == user.id), None)
+    if row is not None and row.role in ("mentor", "viewer"):
+        return row.role
+    if row is not None and row.role == "coordinator":
+        lead = next((p for p in proposal.partners if p.role == "lead"), None)
+        if lead is not None and lead.organisation_id in mine:
+            return "coordinator"
     statuses = {p.status for p in proposal.partners if p.organisation_id in mine}
     if "active" in statuses:
         return "writer"
@@ -72,123 +74,196 @@ def proposal_role(user: User | None, proposal: Proposal) -> str | None:
 
 
 def proposal_of(target: object) -> Proposal | None:
-    """The proposal a target belongs to (itself, or through ``.proposal`` / ``.partner``)."""
+    """The proposal a target belongs to (itself, or through its section, partner or round)."""
     if isinstance(target, Proposal):
         return target
-    proposal = getattr(target, "proposal", None)
-    if isinstance(proposal, Proposal):
-        return proposal
-    partner = getattr(target, "partner", None)
-    return proposal_of(partner) if partner is not None else None
+    if isinstance(target, Comment):
+        return target.section.proposal
+    for name in ("proposal", "section", "partner"):
+        parent = getattr(target, name, None)
+        if parent is not None and not isinstance(parent, str):
+            return proposal_of(parent)
+    return None
 
 
-def can(user: User | None, action: str, target: object) -> bool:
-    """True when ``user`` may do ``action`` on ``target``."""
-    if user is None:
-        return False
-    if action == "admin":
-        return user.is_admin
-    proposal = proposal_of(target)
-    if proposal is not None and proposal_role(user, proposal) == "mentor":
-        # Generic on purpose: a new editing action elsewhere is refused to mentors too.
-        return action in MENTOR_ACTIONS
-    if isinstance(target, Organisation):
-        role = organisation_role(user, target)
-        if action == "view":
-            return True
-        if action == "see_members":
-            return role is not None or user.is_admin
-        if action in ("edit", "invite", "manage_members"):
-            return role == "admin" or user.is_admin
+def _email_matches(user: User, address: str) -> bool:
+    return user.email.strip().casefold() == address.strip().casefold()
+
+
+def kind_of(target: object) -> str:
+    """The kind of target as the policy table names it."""
+    kinds: list[tuple[type, str]] = [
+        (Organisation, "organisation"),
+        (OrganisationInvitation, "organisation_invitation"),
+        (Idea, "idea"),
+        (Proposal, "proposal"),
+        (ProposalInvitation, "proposal_invitation"),
+        (Partner, "partner"),
+        (Section, "section"),
+        (Comment, "comment"),
+        (ReviewRound, "review_round"),
+    ]
+    if target is None:
+        return "site"
+    for cls, name in kinds:
+        if isinstance(target, cls):
+            return name
+    raise TypeError(f"no policy for targets of type {type(target).__name__}")
+
+
+def state_of(target: object) -> str | None:
     if isinstance(target, Idea):
-        if action == "view":
-            return target.status == "open" or target.organisation_id in organisation_ids(user)
-        if action in ("edit", "close", "answer_interest", "start_proposal"):
-            return target.organisation_id in organisation_ids(user)
-        if action == "express_interest":
-            return target.status == "open" and bool(
-                organisation_ids(user) - {target.organisation_id}
-            )
-    if isinstance(target, Proposal):
-        role = proposal_role(user, target)
-        if action == "view":
-            return role in READERS
-        if action == "manage_consortium":
-            return role in CONSORTIUM_MANAGERS
-        if action == "comment":
-            return role in ("coordinator", "writer")
-        if action == "request_review":
-            return role == "coordinator"
-        if action == "export":  # the application and the package go into the export history
-            return role in CONSORTIUM_MANAGERS
-    if isinstance(target, Section):
-        role = proposal_role(user, target.proposal)
-        if action == "view":
-            return role in READERS
-        if action == "assign":
-            return role == "coordinator"
-        if action == "edit_text":
-            if role == "coordinator":
-                return True
-            partner = target.partner
-            return (
-                role == "writer"
-                and partner is not None
-                and (partner.organisation_id in organisation_ids(user))
-            )
-        if action == "review":
-            return role in ("coordinator", "mentor")
-    if isinstance(target, Partner):
-        mine = target.organisation_id in organisation_ids(user)
-        manager = proposal_role(user, target.proposal) in CONSORTIUM_MANAGERS
-        if action == "answer_invitation":
-            return mine and target.status == "invited"
-        if action in ("set_contact", "withdraw", "export_declaration"):
-            return (mine or manager) and target.status == "active"
-        if action == "sign_off":  # a partner signs for itself, the coordinator included
-            return mine and target.status == "active"
-        if action == "edit_budget":
-            # A partner's writers edit its own budget; the coordinator edits all of them;
-            # nobody while the proposal is signed or later (the coordinator reopens it).
-            if target.proposal.status in READ_ONLY_STATES:
-                return False
-            role = proposal_role(user, target.proposal)
-            writer = role == "writer" and mine
-            return target.status == "active" and (role == "coordinator" or writer)
-    return False
+        return target.status
+    proposal = proposal_of(target)
+    return proposal.status if proposal is not None else None
 
 
-def require(user: User | None, action: str, target: object) -> None:
-    """Refuse with 403 unless ``user`` may do ``action`` on ``target``."""
-    if not can(user, action, target):
-        raise HTTPException(status_code=403)
+def roles_of(user: User | None, target: object) -> frozenset[str]:
+    """Every role ``user`` holds towards ``target`` (see ``workflow.policy.ROLES``)."""
+    roles = {"anyone"}
+    if user is None:
+        return frozenset(roles)
+    roles.add("user")
+    if user.is_admin:
+        roles.add("admin")
+    mine = organisation_ids(user)
+    if isinstance(target, Organisation):
+        if target.id in mine:
+            roles.add("member")
+        if target.id in _admin_of(user):
+            roles.add("org_admin")
+    elif isinstance(target, OrganisationInvitation | ProposalInvitation):
+        if _email_matches(user, target.email):
+            roles.add("addressee")
+    elif isinstance(target, Idea):
+        if target.organisation_id in mine:
+            roles.add("idea_owner")
+        if mine - {target.organisation_id}:
+            roles.add("other_member")
+    proposal = proposal_of(target)
+    if proposal is None or isinstance(target, ProposalInvitation):
+        return frozenset(roles)
+    role = proposal_role(user, proposal)
+    if role is not None:
+        roles.add(role)
+    partner = target if isinstance(target, Partner) else None
+    if isinstance(target, Section) and target.partner_id is not None:
+        partner = next((p for p in proposal.partners if p.id == target.partner_id), None)
+    ours = partner is not None and partner.organisation_id in mine
+    if (
+        ours
+        and isinstance(target, Partner)
+        and role != "mentor"
+        and target.status
+        in (
+            "invited",
+            "active",
+        )
+    ):
+        roles.add("partner_organisation")
+    if partner is not None and ours and role in ("coordinator", "writer"):
+        if partner.status == "active":
+            roles.add("section_writer" if isinstance(target, Section) else "partner_member")
+            if partner.organisation_id in _admin_of(user) and isinstance(target, Partner):
+                roles.add("partner_admin")
+    return frozenset(roles)
 
 
-def require_proposal(
-    user: User | None, proposal: Proposal | None, action: str = "view"
-) -> Proposal:
-    """The proposal if the user may ``action`` it; 404 if they may not even see it.
+def rule(action: str) -> Rule:
+    try:
+        return POLICY[action]
+    except KeyError:
+        raise LookupError(f"the action {action!r} is not in the policy table") from None
 
-    A user with mentor standing gets 403 for a proposal they do not mentor.
+
+def kind_of_action(action: str) -> str:
+    """The kind of target ``action`` applies to ("site", "proposal", "section", ...)."""
+    return rule(action).target
+
+
+def can(user: User | None, action: str, target: object = None) -> bool:
+    """True when ``user`` may do ``action`` on ``target`` now (None: the site itself)."""
+    chosen = rule(action)
+    if kind_of(target) != chosen.target:
+        raise TypeError(f"{action} applies to a {chosen.target}, not a {kind_of(target)}")
+    return chosen.allows(roles_of(user, target), state_of(target))
+
+
+def needs_sign_in(action: str) -> bool:
+    """Whether nobody signed out can ever do ``action`` (then a visitor is asked to sign in)."""
+    return "anyone" not in rule(action).grants
+
+
+def require(user: User | None, action: str, target: object = None) -> None:
+    """Refuse with :class:`Denied` unless ``user`` may do ``action`` on ``target``.
+
+    A proposal the user may not read at all is refused as "not found"; the
+    reason names the proposal's state when a role would allow it in another.
     """
+    if can(user, action, target):
+        return
+    proposal = proposal_of(target)
+    answering = isinstance(target, Partner) and "partner_organisation" in roles_of(user, target)
+    if (
+        proposal is not None
+        and action != "view_proposal"
+        and not answering
+        and not can(user, "view_proposal", proposal)
+    ):
+        raise Denied(_hidden_status(user))
+    if isinstance(target, Idea) and not can(user, "view_idea", target):
+        raise Denied(404)
+    if action == "view_proposal":
+        raise Denied(_hidden_status(user))
+    chosen = rule(action)
+    if any(role in chosen.grants for role in roles_of(user, target)):
+        # The role allows it, the state does not: say why, and where to go back to.
+        raise Denied(409, _state_reason(chosen, target), _back(target))
+    raise Denied(403)
+
+
+def _hidden_status(user: User | None) -> int:
+    return 403 if user is not None and user.is_mentor else 404
+
+
+def _state_reason(chosen: Rule, target: object) -> str:
+    if chosen.refusal:
+        return _(chosen.refusal)
+    proposal = proposal_of(target)
     if proposal is None:
-        raise HTTPException(status_code=404)
-    if proposal_role(user, proposal) in (None, "invitee"):
-        raise HTTPException(status_code=403 if user is not None and user.is_mentor else 404)
-    require(user, action, proposal)
-    return proposal
+        return _("This cannot be done any more.")
+    label = proposal_workflow(proposal.workflow_version).labels.get(proposal.status, "")
+    return _(
+        "This cannot be done while the proposal is “%(state)s”.",
+        state=_(label) if label else proposal.status,
+    )
+
+
+def _back(target: object) -> str:
+    if isinstance(target, ProposalInvitation | OrganisationInvitation) or target is None:
+        return urls.path("home")
+    try:
+        return urls.link(target)
+    except TypeError:
+        proposal = proposal_of(target)
+        return urls.link(proposal) if proposal is not None else urls.path("home")
 
 
 def visible_proposals(user: User) -> Select[tuple[Proposal]]:
-    """Proposals the user may open: by an access row or an active partner organisation."""
+    """Proposals the user may open: by an access row or an active partner organisation.
+
+    The same rule as :func:`proposal_role`, as a query: a coordinator's row counts
+    while they belong to the lead organisation; writers' rows are not needed.
+    """
+    my_organisations = select(Membership.organisation_id).where(Membership.user_id == user.id)
     member_of_active_partner = exists().where(
         Partner.proposal_id == Proposal.id,
         Partner.status == "active",
-        Partner.organisation_id.in_(
-            select(Membership.organisation_id).where(Membership.user_id == user.id)
-        ),
+        Partner.organisation_id.in_(my_organisations),
     )
-    has_access = exists().where(
-        ProposalAccess.proposal_id == Proposal.id, ProposalAccess.user_id == user.id
+    coaches_or_reads = exists().where(
+        ProposalAccess.proposal_id == Proposal.id,
+        ProposalAccess.user_id == user.id,
+        ProposalAccess.role.in_(("mentor", "viewer")),
     )
-    return select(Proposal).where(or_(has_access, member_of_active_partner))
+    return select(Proposal).where(or_(coaches_or_reads, member_of_active_partner))

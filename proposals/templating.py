@@ -8,7 +8,7 @@ from typing import Any
 
 import jinja2
 
-from proposals import i18n
+from proposals import i18n, urls
 
 
 def templates_dir() -> Path:
@@ -40,6 +40,8 @@ def make_environment(extra_globals: Mapping[str, Any] | None = None) -> jinja2.E
         locale_display_name=i18n.locale_display_name,
         get_locale=i18n.get_locale,
         static=lambda path: f"/static/{path}",
+        url=urls.path,
+        link=urls.link,
     )
     env.globals.update(extra_globals or {})
     return env

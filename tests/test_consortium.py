@@ -445,14 +445,20 @@ def test_bad_or_repeated_email_invitations_are_refused(anna, db):
 def test_a_refused_join_does_not_use_up_the_invitation_link(app, team, db):
     """Choosing an organisation that is in the consortium already must not burn the link."""
     link = email_invitation(db, team.lead, team.pid, "mari@ee.example.org")
-    ola = team.partner
+    mari = newcomer_with_organisation(app)
+    mari_id = db.scalar(select(User.id).where(User.email == "mari@ee.example.org"))
+    db.add(Membership(user_id=mari_id, organisation_id=team.partner.organisation.id))
+    db.commit()
     refused = post(
-        ola.client, link, {"organisation": ola.organisation.public_id, "answer": "accept"}
+        mari, link, {"organisation": team.partner.organisation.public_id, "answer": "accept"}
     )
     assert refused.status_code == 422
     assert field_errors(refused)["organisation"] == "Frivillig is already in this consortium."
-    mari = newcomer_with_organisation(app)
-    noored = db.scalars(select(Membership).join(User).where(User.email == "mari@ee.example.org"))
+    noored = db.scalars(
+        select(Membership)
+        .join(User)
+        .where(User.email == "mari@ee.example.org", Membership.organisation_id != team.partner.organisation.id)
+    )
     response = post(
         mari, link, {"organisation": noored.one().organisation.public_id, "answer": "accept"}
     )

@@ -260,7 +260,7 @@ def test_ids_from_another_proposal_are_404_and_change_nothing(db, other):
         (d.marta, verdict_url(d, key="no-such-section"), {"verdict": "approved"}),
         (d.anna, d.url("/final/sign-off"), {"partner": d.other_partner}),
         (d.anna, d.url("/final/sign-off"), {"partner": MB}),
-        (d.anna, d.url("/final/export"), {"kind": "declaration", "partner": d.other_partner}),
+        (d.anna, d.url("/final/declaration"), {"partner": d.other_partner}),
     ]
     for client, path, data in forged:
         assert post(client, path, data).status_code == 404, path

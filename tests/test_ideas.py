@@ -130,7 +130,7 @@ def test_owner_closes_and_reopens_the_idea(owner, other, db):
     assert "Baltic youth councils" not in owner.client.get("/ideas").text
     assert "Baltic youth councils" not in other.client.get("/ideas?q=baltic").text
     assert other.client.get(f"/ideas/{iid}").status_code == 404
-    assert say_interested(other, iid).status_code == 403
+    assert say_interested(other, iid).status_code == 404  # hidden, like the page
     assert row_counts(db)["idea_interest"] == 0
     assert owner.client.get(f"/ideas/{iid}").status_code == 200
 

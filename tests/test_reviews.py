@@ -17,6 +17,7 @@ from proposals.models import (
     User,
 )
 from proposals.policy import can
+from workflow.policy import POLICY
 from tests.conftest import count_queries, csrf, post, row_counts
 from tests.consortium_helpers import (
     Consortium,
@@ -235,13 +236,28 @@ def test_a_mentor_edits_nothing_and_reads_only_what_they_mentor(app, db):
         .where(Proposal.public_id == team.pid, Section.key == "streszczenie")
     )
     assert section.text == "Krótkie streszczenie projektu." and section.status == "ready"
-    # The rule is generic: any editing action (e.g. the budget's) is refused to a mentor.
+    # The table gives mentors reading, comments and verdicts, and nothing that edits.
+    coaching = {action for action, rule in POLICY.items() if "mentor" in rule.grants}
+    assert coaching == {
+        "view_proposal",
+        "fire_transition",  # the workflow lets them return a draft to its writers only
+        "comment",
+        "resolve_comment",
+        "give_verdict",
+    }
     user = db.get(User, marta.user.id)
     loaded = proposal(db, team.pid)
-    for action in ("edit_budget", "edit_text", "assign", "manage_consortium", "sign_off"):
-        assert not can(user, action, loaded)
-        assert not can(user, action, section)
-    assert can(user, "view", loaded) and can(user, "give_verdict", loaded)
+    partner = loaded.partners[0]
+    for action, target in [
+        ("edit_budget", partner),
+        ("set_contact", partner),
+        ("sign_off", partner),
+        ("edit_text", section),
+        ("assign_section", section),
+        ("invite_partner", loaded),
+    ]:
+        assert not can(user, action, target), action
+    assert can(user, "view_proposal", loaded) and can(user, "comment", section)
 
 
 def test_admin_invites_a_mentor_and_assigns_them(app, db):

@@ -134,7 +134,8 @@ PROPOSAL_V1: dict[str, Any] = {
             "source": ["final.signed"],
             "dest": "submitted",
             "roles": ["coordinator"],
-            "guards": ["submission_rules"],
+            # Checked again: what was signed must still be what is submitted.
+            "guards": ["submission_rules", "sign_offs"],
             "label": N_("Record the submission"),
         },
         {

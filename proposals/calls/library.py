@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from proposals.calls.loader import Problem, ProfileError, digest, parse_profile, shipped_files
 from proposals.calls.schema import CallProfile
-from proposals.models import CallProfileRecord, User
+from proposals.models import CallProfileRecord, Proposal, User
 
 
 @lru_cache(maxsize=256)
@@ -34,6 +34,14 @@ def get(session: Session, call_id: str, version: int | None = None) -> CallProfi
         query = query.where(CallProfileRecord.version == version)
     record = session.scalar(query.order_by(CallProfileRecord.version.desc()).limit(1))
     return profile_of(record) if record else None
+
+
+def profile_for(session: Session, proposal: Proposal) -> CallProfile:
+    """The call profile version the proposal started with."""
+    profile = get(session, proposal.call_id, proposal.call_version)
+    if profile is None:  # every stored version is kept, so this means a broken database
+        raise LookupError(f"call profile {proposal.call_id} v{proposal.call_version} is missing")
+    return profile
 
 
 def latest(session: Session) -> list[CallProfile]:

@@ -8,51 +8,21 @@ people pressing at once, or a replayed form) is refused, never applied twice.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from proposals.calls import library
 from proposals.calls.checks import blocking, run_checks
-from proposals.calls.facts import PartnerFacts, ProposalFacts, SectionFacts
-from proposals.calls.schema import CallProfile
-from proposals.domain import budget
+from proposals.domain import audit, final
+from proposals.domain.facts import facts_of
 from proposals.i18n import gettext as _
-from proposals.models import Proposal, StatusChange, User, utcnow
+from proposals.models import Proposal, ProposalInvitation, User, utcnow
 from proposals.policy import proposal_role
 from workflow import Change, GuardResult, WrongState, proposal_workflow
-
-
-def profile_for(session: Session, proposal: Proposal) -> CallProfile:
-    """The call profile version the proposal started with."""
-    profile = library.get(session, proposal.call_id, proposal.call_version)
-    if profile is None:  # every stored version is kept, so this means a broken database
-        raise LookupError(f"call profile {proposal.call_id} v{proposal.call_version} is missing")
-    return profile
-
-
-def facts_of(proposal: Proposal) -> ProposalFacts:
-    """What the checks look at: the consortium, the sections and each partner's budget."""
-    session = object_session(proposal)
-    money = budget.money_facts(session, proposal) if session is not None else {}
-    partners = tuple(
-        PartnerFacts(
-            key=p.public_id,
-            name=p.organisation.name,
-            country=p.organisation.country,
-            role=p.role,  # type: ignore[arg-type]
-            **money.get(p.id, {}),
-        )
-        for p in proposal.partners
-        if p.status == "active"
-    )
-    sections = tuple(SectionFacts(s.key, s.title, s.text) for s in proposal.sections)
-    return ProposalFacts(
-        now=utcnow(),
-        partners=partners,
-        sections=sections,
-        duration_months=proposal.duration_months,
-    )
+from workflow.policy import FORMING
 
 
 def _open_invitations(proposal: Proposal) -> GuardResult:
@@ -64,11 +34,30 @@ def _open_invitations(proposal: Proposal) -> GuardResult:
     )
 
 
+def _lapse_invitations(session: Session, proposal: Proposal, user: User) -> None:
+    """The partnership is formed: invitations still open lapse (their links stop working)."""
+    now = utcnow()
+    for partner in proposal.partners:
+        if partner.status == "invited":
+            partner.status, partner.answered_at = "lapsed", now
+            audit.record(session, proposal, user, "invitation_lapsed", partner.organisation.name)
+    lapsed = session.execute(
+        update(ProposalInvitation)
+        .where(
+            ProposalInvitation.proposal_id == proposal.id,
+            ProposalInvitation.used_at.is_(None),
+            ProposalInvitation.expires_at > now,
+        )
+        .values(expires_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if lapsed:
+        audit.record(session, proposal, user, "invitations_lapsed", str(lapsed))
+
+
 def guards(session: Session, proposal: Proposal) -> dict[str, Callable[[], GuardResult]]:
     """What each guard name of the workflow checks for this proposal."""
-    from proposals.domain import final
-
-    profile = profile_for(session, proposal)
+    profile = library.profile_for(session, proposal)
 
     def findings(areas: list[str] | None) -> GuardResult:
         errors = blocking(run_checks(profile, facts_of(proposal), areas))  # type: ignore[arg-type]
@@ -103,16 +92,11 @@ def fire(
     workflow = proposal_workflow(proposal.workflow_version)
     with workflow.bind(proposal, role, guards(session, proposal)) as bound:
         change = bound.fire(trigger)
-    session.add(
-        StatusChange(
-            proposal_id=proposal.id,
-            actor_id=user.id,
-            trigger=change.trigger,
-            source=change.source,
-            dest=change.dest,
-            role=change.role,
-        )
+    audit.write(
+        session, proposal.id, user.id, change.trigger, change.source, change.dest, change.role
     )
+    if change.source in FORMING and change.dest not in FORMING:
+        _lapse_invitations(session, proposal, user)
     try:
         session.flush()  # the version check happens here, inside the request
     except StaleDataError:
@@ -121,16 +105,11 @@ def fire(
     return change
 
 
-def record(session: Session, proposal: Proposal, user: User, event: str, detail: str = "") -> None:
-    """Audit a consortium change that is not a state transition (e.g. a partner accepted)."""
-    session.add(
-        StatusChange(
-            proposal_id=proposal.id,
-            actor_id=user.id,
-            trigger=event,
-            source=proposal.status,
-            dest=proposal.status,
-            role=proposal_role(user, proposal) or "",
-            detail=detail[:500],
-        )
-    )
+def record_submission(
+    session: Session, proposal: Proposal, user: User, day: date, reference: str
+) -> None:
+    """The coordinator records the submission; the proposal waits for the funder's answer."""
+    fire(session, proposal, user, "submit", expected_state="final.signed")
+    proposal.submitted_on = day
+    proposal.funder_reference = reference
+    audit.record(session, proposal, user, "submission_recorded", f"{day.isoformat()} {reference}")

@@ -48,7 +48,9 @@ from exports.workbook import (
     ImportedPartner,
     WorkbookErrors,
 )
+from proposals.calls import library
 from proposals.calls.schema import CURRENCIES, CallProfile, FlatRate
+from proposals.domain import signoffs
 from proposals.forms import CleanText, Form, FormErrors, validate
 from proposals.i18n import get_locale
 from proposals.i18n import gettext as _
@@ -296,9 +298,7 @@ def snapshot_of(profile: CallProfile, rows: Iterable[PartnerRows]) -> BudgetSnap
 
 def budget_snapshot(session: Session, proposal: Proposal) -> BudgetSnapshot:
     """The proposal's budget as plain data (for the page, the workbook and the Word export)."""
-    from proposals.domain.actions import profile_for
-
-    return snapshot_of(profile_for(session, proposal), load(session, proposal))
+    return snapshot_of(library.profile_for(session, proposal), load(session, proposal))
 
 
 def money_facts(session: Session, proposal: Proposal) -> dict[int, dict[str, Any]]:
@@ -350,13 +350,10 @@ def _log(
             new=_text(new),
         )
     )
-    # A changed figure withdraws the partner's budget sign-off (final stage); imported
-    # here because the final stage reads budgets through this module. No autoflush: the
-    # row being changed must be written once, so its version moves on by one per edit.
-    from proposals.domain import final
-
+    # A changed figure withdraws the partner's budget sign-off. No autoflush: the row
+    # being changed must be written once, so its version moves on by one per edit.
     with session.no_autoflush:
-        final.withdraw_sign_offs(
+        signoffs.withdraw_sign_offs(
             session,
             partner.proposal_id,
             partner.id,

@@ -12,9 +12,11 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from proposals import urls
 from proposals.calls.schema import CallProfile
-from proposals.domain import actions, sections
+from proposals.domain import actions, audit, sections
 from proposals.domain.notifications import notify, notify_all
+from proposals.errors import NotFound
 from proposals.i18n import gettext as _
 from proposals.models import (
     Idea,
@@ -28,6 +30,7 @@ from proposals.models import (
     User,
     utcnow,
 )
+from proposals.policy import organisation_ids, visible_proposals
 
 PARTNER_ROLES = ("partner", "associated")
 
@@ -49,6 +52,66 @@ def load_proposal(session: Session, public_id: str, with_sections: bool = False)
             selectinload(Proposal.sections).selectinload(Section.updated_by),
         ]
     return session.scalar(select(Proposal).where(Proposal.public_id == public_id).options(*options))
+
+
+def visible_to(session: Session, user: User) -> list[Proposal]:
+    """The proposals the user may open, most recently changed first, with their partners."""
+    return list(
+        session.scalars(
+            visible_proposals(user)
+            .options(selectinload(Proposal.partners).selectinload(Partner.organisation))
+            .order_by(Proposal.updated_at.desc())
+        )
+    )
+
+
+def pending_invitations(session: Session, user: User) -> list[Partner]:
+    """Invitations waiting for an answer from one of the user's organisations."""
+    return list(
+        session.scalars(
+            select(Partner)
+            .where(
+                Partner.status == "invited",
+                Partner.organisation_id.in_(organisation_ids(user) or {-1}),
+            )
+            .options(
+                selectinload(Partner.organisation),
+                selectinload(Partner.proposal)
+                .selectinload(Proposal.partners)
+                .selectinload(Partner.organisation),
+            )
+            .order_by(Partner.created_at.desc())
+        )
+    )
+
+
+def open_invitations(session: Session, proposal: Proposal) -> list[ProposalInvitation]:
+    """The proposal's e-mailed invitations that can still be answered."""
+    return list(
+        session.scalars(
+            select(ProposalInvitation).where(
+                ProposalInvitation.proposal_id == proposal.id,
+                ProposalInvitation.used_at.is_(None),
+                ProposalInvitation.expires_at > utcnow(),
+            )
+        )
+    )
+
+
+def members_by_organisation(session: Session, proposal: Proposal) -> dict[int, list[User]]:
+    """The members of each partner organisation (for contact persons and assignments)."""
+    members: dict[int, list[User]] = {}
+    for membership in session.scalars(
+        select(Membership)
+        .where(Membership.organisation_id.in_([p.organisation_id for p in proposal.partners]))
+        .options(selectinload(Membership.user))
+    ):
+        members.setdefault(membership.organisation_id, []).append(membership.user)
+    return members
+
+
+def find_organisation(session: Session, public_id: str) -> Organisation | None:
+    return session.scalar(select(Organisation).where(Organisation.public_id == public_id))
 
 
 def lead_of(proposal: Proposal) -> Partner:
@@ -142,7 +205,7 @@ def invite_organisation(
         )
         proposal.partners.append(partner)
     session.flush()
-    actions.record(session, proposal, user, "invite_partner", organisation.name)
+    audit.record(session, proposal, user, "invite_partner", organisation.name)
     members = session.scalars(
         select(User)
         .join(Membership, Membership.user_id == User.id)
@@ -153,7 +216,7 @@ def invite_organisation(
         members,
         "invitation",
         {"by": user.name, "organisation": organisation.name, "proposal": proposal.title},
-        "/invitations",
+        urls.path("invitations"),
         actor=user,
     )
     return partner
@@ -186,7 +249,7 @@ def invite_by_email(
     )
     session.add(invitation)
     session.flush()
-    actions.record(session, proposal, user, "invite_by_email", email)
+    audit.record(session, proposal, user, "invite_by_email", email)
     # Someone already on Engage also sees it under the bell (the e-mail carries the link).
     known = session.scalar(select(User).where(func.lower(User.email) == email.lower()))
     if known is not None:
@@ -195,7 +258,7 @@ def invite_by_email(
             known,
             "invitation",
             {"by": user.name, "organisation": known.name, "proposal": proposal.title},
-            "/invitations",
+            urls.path("invitations"),
         )
     return invitation
 
@@ -219,7 +282,7 @@ def answer(session: Session, user: User, partner: Partner, accept: bool) -> bool
     proposal = partner.proposal
     if accept:
         _grant(session, proposal, user, "writer")
-    actions.record(
+    audit.record(
         session,
         proposal,
         user,
@@ -229,6 +292,29 @@ def answer(session: Session, user: User, partner: Partner, accept: bool) -> bool
     return True
 
 
+def revoke_invitation(session: Session, user: User, proposal: Proposal, public_id: str) -> None:
+    """Withdraw an e-mailed invitation that has not been answered: its link stops working."""
+    invitation = next(
+        (i for i in open_invitations(session, proposal) if i.public_id == public_id), None
+    )
+    if invitation is None:
+        raise NotFound()
+    invitation.expires_at = utcnow()
+    audit.record(session, proposal, user, "invitation_revoked", invitation.email)
+
+
+def decline_by_invitation(session: Session, user: User, invitation: ProposalInvitation) -> None:
+    """The invited person declines an e-mailed invitation (once)."""
+    claimed = session.execute(
+        update(ProposalInvitation)
+        .where(ProposalInvitation.id == invitation.id, ProposalInvitation.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed:
+        audit.record(session, invitation.proposal, user, "partner_declined", user.email)
+
+
 def join_by_invitation(
     session: Session, user: User, invitation: ProposalInvitation, organisation: Organisation
 ) -> Partner:
@@ -236,6 +322,7 @@ def join_by_invitation(
     if organisation.id not in {m.organisation_id for m in user.memberships}:
         raise ConsortiumError(_("Choose one of your organisations."))
     proposal = invitation.proposal
+    _inviting(proposal)
     existing = next((p for p in proposal.partners if p.organisation_id == organisation.id), None)
     if existing is not None and existing.status == "active":
         # Checked before the link is used up, so the right organisation can still join.
@@ -256,7 +343,7 @@ def join_by_invitation(
     existing.status, existing.answered_at, existing.contact_user_id = "active", utcnow(), user.id
     _grant(session, proposal, user, "writer")
     session.flush()
-    actions.record(session, proposal, user, "partner_accepted", organisation.name)
+    audit.record(session, proposal, user, "partner_accepted", organisation.name)
     return existing
 
 
@@ -280,7 +367,7 @@ def hand_over_lead(session: Session, user: User, proposal: Proposal, new_lead: P
             access.role = "writer"
     _grant(session, proposal, new_lead.contact, "coordinator")
     session.flush()
-    actions.record(session, proposal, user, "lead_handed_over", new_lead.organisation.name)
+    audit.record(session, proposal, user, "lead_handed_over", new_lead.organisation.name)
 
 
 def withdraw_partner(session: Session, user: User, partner: Partner) -> None:
@@ -299,7 +386,7 @@ def withdraw_partner(session: Session, user: User, partner: Partner) -> None:
         if access.user_id in member_ids and access.role == "writer":
             proposal.access.remove(access)
     session.flush()
-    actions.record(session, proposal, user, "partner_withdrawn", partner.organisation.name)
+    audit.record(session, proposal, user, "partner_withdrawn", partner.organisation.name)
 
 
 def set_contact(session: Session, user: User, partner: Partner, contact: User) -> None:
@@ -319,4 +406,64 @@ def set_contact(session: Session, user: User, partner: Partner, contact: User) -
     else:
         _grant(session, partner.proposal, contact, "writer")
     session.flush()
-    actions.record(session, partner.proposal, user, "contact_changed", contact.name)
+    audit.record(session, partner.proposal, user, "contact_changed", contact.name)
+
+
+def end_membership(session: Session, actor: User, person: User, organisation: Organisation) -> None:
+    """``person`` no longer belongs to ``organisation``: end what that gave them in its proposals.
+
+    Their access rows as writer (and as coordinator of proposals the organisation
+    leads) go, they stop being its contact person and the assignee of its
+    sections. Who must act next is told: the coordinator when a partner has no
+    contact person left, the organisation's administrators when the lead has no
+    coordinator.
+    """
+    session.expire(person, ["memberships"])
+    partners = session.scalars(
+        select(Partner)
+        .where(
+            Partner.organisation_id == organisation.id, Partner.status.in_(("active", "invited"))
+        )
+        .options(
+            selectinload(Partner.proposal).selectinload(Proposal.access),
+            selectinload(Partner.proposal).selectinload(Proposal.partners),
+            selectinload(Partner.proposal).selectinload(Proposal.sections),
+        )
+    ).all()
+    admins = [
+        m.user for m in organisation.memberships if m.role == "admin" and m.user_id != person.id
+    ]
+    for partner in partners:
+        proposal = partner.proposal
+        was_coordinator = any(
+            a.user_id == person.id and a.role == "coordinator" for a in proposal.access
+        )
+        for access in list(proposal.access):
+            mine = access.user_id == person.id
+            if mine and (
+                access.role == "writer" or (access.role, partner.role) == ("coordinator", "lead")
+            ):
+                proposal.access.remove(access)
+        for section in proposal.sections:
+            if section.partner_id == partner.id and section.assignee_id == person.id:
+                section.assignee_id = None
+        if partner.contact_user_id == person.id:
+            partner.contact_user_id = None
+        session.flush()
+        audit.record(
+            session, proposal, actor, "member_left", f"{person.name} ({organisation.name})"
+        )
+        payload = {
+            "person": person.name,
+            "organisation": organisation.name,
+            "proposal": proposal.title,
+        }
+        if partner.role == "lead" and was_coordinator:
+            notify_all(
+                session, admins, "coordinator_missing", payload, urls.link(proposal, "consortium")
+            )
+        elif partner.contact_user_id is None and partner.status == "active":
+            coordinators = [a.user for a in proposal.access if a.role == "coordinator"]
+            notify_all(
+                session, coordinators, "contact_missing", payload, urls.link(proposal, "consortium")
+            )

@@ -1,57 +1,33 @@
-"""The final stage: check before submit, partner sign-offs, exports and the submission.
+"""The final stage: check before submit and partner sign-offs.
 
 - ``problems`` lists everything still wrong (the call's check engine, sections
   not approved, missing or withdrawn sign-offs), each with where it is fixed.
 - A partner signs off its sections (their revision numbers) and its budget (a
   hash of its lines and sources). An edit afterwards withdraws the sign-offs it
-  touches: ``withdraw_for_section`` runs inside every section save, and the
-  budget pages call ``withdraw_sign_offs``.
-- ``snapshot`` freezes the proposal as plain data for ``exports/``; every
-  export is kept with its sha256 and the versions it was built from.
+  touches (``proposals.domain.signoffs``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from babel import Locale
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from exports.application import build_application
 from exports.budget import BudgetSnapshot, PartnerBudget
-from exports.declaration import build_declaration
-from exports.package import build_package
-from exports.snapshot import Labels, PartnerInfo, ProposalSnapshot, SectionText
-from exports.workbook import budget_workbook
+from proposals import urls
 from proposals.calls import library
 from proposals.calls.checks import run_checks
-from proposals.domain import actions, budget
+from proposals.domain import audit, budget
+from proposals.domain.facts import facts_of
+from proposals.domain.signoffs import WHAT, withdraw_sign_offs
 from proposals.i18n import gettext as _
-from proposals.i18n import translations, using
-from proposals.models import (
-    Export,
-    Partner,
-    Proposal,
-    Section,
-    SignOff,
-    StatusChange,
-    User,
-    utcnow,
-)
+from proposals.models import Partner, Proposal, SignOff, User, utcnow
 from proposals.text import count_characters, plain_text
 from workflow import READ_ONLY_STATES, GuardResult
-
-WHAT = ("sections", "budget")
-#: Funder .docx templates named by call profiles (``export.template``) live here.
-TEMPLATES_DIR = Path(library.__file__).parent / "templates"
 
 
 def is_read_only(status: str) -> bool:
@@ -170,64 +146,7 @@ def sign_off(session: Session, proposal: Proposal, partner: Partner, user: User)
                 signed_at=now,
             )
         )
-    actions.record(session, proposal, user, "signed_off", partner.organisation.name)
-
-
-def withdraw_sign_offs(
-    session: Session,
-    proposal_id: int,
-    partner_id: int,
-    what: str | tuple[str, ...],
-    actor_id: int | None,
-    reason: str,
-) -> int:
-    """Withdraw the partner's current sign-offs of ``what`` ("sections", "budget" or both).
-
-    ``reason`` (shown on the page) says which edit withdrew them; an empty
-    reason means a new sign-off replaces them and nothing is audited.
-    """
-    kinds = (what,) if isinstance(what, str) else what
-    withdrawn = session.execute(
-        update(SignOff)
-        .where(
-            SignOff.proposal_id == proposal_id,
-            SignOff.partner_id == partner_id,
-            SignOff.what.in_(kinds),
-            SignOff.withdrawn_at.is_(None),
-        )
-        .values(withdrawn_at=utcnow(), withdrawn_reason=reason[:500])
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if withdrawn and reason:
-        status = session.scalar(select(Proposal.status).where(Proposal.id == proposal_id)) or ""
-        session.add(
-            StatusChange(
-                proposal_id=proposal_id,
-                actor_id=actor_id,
-                trigger="sign_off_withdrawn",
-                source=status,
-                dest=status,
-                detail=reason[:500],
-            )
-        )
-    return int(withdrawn or 0)
-
-
-def withdraw_for_section(session: Session, section: Section, actor_id: int | None) -> None:
-    """A new text of ``section`` withdraws every current sign-off that covers it."""
-    rows = session.scalars(
-        select(SignOff).where(
-            SignOff.proposal_id == section.proposal_id,
-            SignOff.what == "sections",
-            SignOff.withdrawn_at.is_(None),
-        )
-    )
-    for row in rows:
-        if section.key in row.covers.get("sections", {}):
-            reason = _("“%(title)s” was edited.", title=section.title)
-            withdraw_sign_offs(
-                session, section.proposal_id, row.partner_id, "sections", actor_id, reason
-            )
+    audit.record(session, proposal, user, "signed_off", partner.organisation.name)
 
 
 def all_signed_off(session: Session, proposal: Proposal) -> GuardResult:
@@ -250,20 +169,22 @@ class Problem:
 
 def problems(session: Session, proposal: Proposal) -> list[Problem]:
     """Everything still wrong before submitting, errors first, each with where it is fixed."""
-    profile = actions.profile_for(session, proposal)
-    base = f"/proposals/{proposal.public_id}"
+    profile = library.profile_for(session, proposal)
+    pid = proposal.public_id
     links: dict[str, Callable[[str | None], str]] = {
-        "partners": lambda key: f"{base}#consortium",
-        "sections": lambda key: f"{base}/sections/{key}" if key else f"{base}/sections",
-        "budget": lambda key: f"{base}/budget",
-        "proposal": lambda key: base,
+        "partners": lambda key: urls.link(proposal, "consortium"),
+        "sections": lambda key: (
+            urls.path("section", pid=pid, key=key) if key else urls.path("sections", pid=pid)
+        ),
+        "budget": lambda key: urls.path("budget", pid=pid),
+        "proposal": lambda key: urls.link(proposal),
     }
     found = [
         Problem(f.severity, f.message, links[f.target.area](f.target.key), f.rule)
-        for f in run_checks(profile, actions.facts_of(proposal))
+        for f in run_checks(profile, facts_of(proposal))
     ]
     for section in proposal.sections:
-        link = f"{base}/sections/{section.key}"
+        link = urls.link(section)
         if profile.section(section.key) is None:  # an annex: the engine knows only the call's
             used = count_characters(section.text)
             if section.char_limit and used > section.char_limit:
@@ -282,7 +203,7 @@ def problems(session: Session, proposal: Proposal) -> list[Problem]:
             found.append(Problem("warning", message, link))
     for state in sign_offs(session, proposal):
         name = state.partner.organisation.name
-        link = f"{base}/final#sign-offs"
+        link = urls.path("final", pid=pid) + "#sign-offs"
         if state.withdrawn and not state.complete:
             reasons = " ".join(dict.fromkeys(r.withdrawn_reason for r in state.withdrawn))
             message = _(
@@ -295,160 +216,5 @@ def problems(session: Session, proposal: Proposal) -> list[Problem]:
     waiting = [p.organisation.name for p in proposal.partners if p.status == "invited"]
     if waiting:
         message = _("Waiting for an answer from: %(names)s.", names=", ".join(waiting))
-        found.append(Problem("warning", message, f"{base}#consortium"))
+        found.append(Problem("warning", message, urls.link(proposal, "consortium")))
     return sorted(found, key=lambda p: p.severity != "error")
-
-
-# --- snapshot and exports -----------------------------------------------------------
-
-
-def _template(name: str | None) -> bytes | None:
-    """A funder's .docx template named by the call profile, shipped beside the profiles."""
-    if not name:
-        return None
-    return (TEMPLATES_DIR / Path(name).name).read_bytes()
-
-
-def snapshot(session: Session, proposal: Proposal, today: date | None = None) -> ProposalSnapshot:
-    """The proposal as plain data for the exports, labelled in the call's language."""
-    profile = actions.profile_for(session, proposal)
-    language = profile.language
-    catalogue = translations(language)
-    territories = Locale.parse(language).territories
-    partners = tuple(
-        PartnerInfo(
-            key=p.public_id,
-            name=p.organisation.name,
-            country=p.organisation.country,
-            country_name=territories.get(p.organisation.country, p.organisation.country),
-            city=p.organisation.city,
-            role=p.role,  # type: ignore[arg-type]
-            legal_form=p.organisation.legal_form,
-            contact_name=p.contact.name if p.contact else "",
-            contact_email=p.contact.email if p.contact else "",
-            website=p.organisation.website,
-        )
-        for p in sorted(proposal.partners, key=lambda p: (p.role != "lead", p.id))
-        if p.status == "active"
-    )
-    keys = {p.id: p.public_id for p in proposal.partners}
-    lead = next((p for p in proposal.partners if p.role == "lead"), None)
-    sections = tuple(
-        SectionText(
-            key=s.key,
-            title=s.title,
-            text=s.text,
-            revision=s.current_number,
-            char_limit=s.char_limit,
-            partner=keys.get(s.partner_id) if s.partner_id else (lead.public_id if lead else None),
-        )
-        for s in sorted(proposal.sections, key=lambda s: (s.position, s.id))
-    )
-    moment = max([proposal.created_at, *(s.updated_at for s in proposal.sections)])
-    zone = ZoneInfo(profile.deadline.timezone if profile.deadline else "Europe/Warsaw")
-    return ProposalSnapshot(
-        proposal_id=proposal.public_id,
-        call_id=profile.id,
-        call_version=profile.version,
-        call_title=profile.title.get(language),
-        funder=profile.funder,
-        programme=profile.programme,
-        language=language,
-        acronym=proposal.acronym,
-        title=proposal.title,
-        moment=moment,
-        date=today or datetime.now(zone).date(),
-        budget=_budget(session, proposal),
-        partners=partners,
-        sections=sections,
-        duration_months=proposal.duration_months,
-        title_page=tuple(profile.export.title_page),
-        labels=Labels.translated(catalogue.gettext),
-        template=_template(profile.export.template),
-    )
-
-
-def versions(snap: ProposalSnapshot) -> dict[str, object]:
-    """What an export was built from: the call version, revisions and budget hashes."""
-    return {
-        "call": f"{snap.call_id} v{snap.call_version}",
-        "sections": {s.key: s.revision for s in snap.sections},
-        "budget": {p.key: budget_hash(p) for p in snap.budget.partners},
-    }
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:40] or "proposal"
-
-
-def _workbook_labels(language: str) -> dict[str, str]:
-    with using(language):
-        return budget.workbook_labels()
-
-
-def files(snap: ProposalSnapshot, kind: str, partner_key: str | None = None) -> dict[str, bytes]:
-    """The files of one export kind: name → bytes."""
-    stem = _slug(snap.acronym or snap.title)
-    if kind == "application":
-        return {f"{stem}-application.docx": build_application(snap)}
-    if kind == "declaration":
-        chosen = [p for p in snap.partners if partner_key in (None, p.key)]
-        return {
-            f"{stem}-declaration-{_slug(p.name)}.docx": build_declaration(snap, p.key)
-            for p in chosen
-        }
-    if kind == "package":
-        contents = (
-            files(snap, "application")
-            | files(snap, "declaration")
-            | {f"{stem}-budget.xlsx": budget_workbook(snap.budget, _workbook_labels(snap.language))}
-        )
-        return {f"{stem}-submission.zip": build_package(contents, snap.moment)}
-    raise ValueError(kind)
-
-
-def export(
-    session: Session,
-    proposal: Proposal,
-    user: User | None,
-    kind: str,
-    partner_key: str | None = None,
-) -> Export:
-    """Build one file and keep it in the export history (``user`` None: ``engage export``)."""
-    snap = snapshot(session, proposal)
-    built = files(snap, kind, partner_key)
-    if len(built) != 1:
-        raise ValueError("one file per export")
-    ((filename, content),) = built.items()
-    row = Export(
-        proposal_id=proposal.id,
-        kind=kind,
-        filename=filename,
-        content=content,
-        sha256=hashlib.sha256(content).hexdigest(),
-        versions=versions(snap),
-        created_by_id=user.id if user else None,
-    )
-    session.add(row)
-    session.flush()
-    return row
-
-
-def history(session: Session, proposal: Proposal) -> list[Export]:
-    return list(
-        session.scalars(
-            select(Export)
-            .where(Export.proposal_id == proposal.id)
-            .order_by(Export.created_at.desc(), Export.id.desc())
-        )
-    )
-
-
-def record_submission(
-    session: Session, proposal: Proposal, user: User, day: date, reference: str
-) -> None:
-    """The coordinator records the submission; the proposal waits for the funder's answer."""
-    actions.fire(session, proposal, user, "submit", expected_state="final.signed")
-    proposal.submitted_on = day
-    proposal.funder_reference = reference
-    actions.record(session, proposal, user, "submission_recorded", f"{day.isoformat()} {reference}")

@@ -19,7 +19,7 @@ from jinja2 import Environment
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from proposals import i18n, mail
+from proposals import i18n, mail, urls
 from proposals.db import unit_of_work
 from proposals.i18n import gettext as _
 from proposals.i18n import ngettext
@@ -160,6 +160,22 @@ def describe(notification: Notification) -> str:
         return _(
             "%(by)s invites %(organisation)s to join %(proposal)s.",
             by=by,
+            organisation=p.get("organisation", ""),
+            proposal=proposal,
+        )
+    if kind == "coordinator_missing":
+        return _(
+            "%(person)s has left %(organisation)s, so %(proposal)s has no coordinator: "
+            "choose the lead partner's new contact person.",
+            person=p.get("person", ""),
+            organisation=p.get("organisation", ""),
+            proposal=proposal,
+        )
+    if kind == "contact_missing":
+        return _(
+            "%(person)s has left %(organisation)s, which now has no contact person in "
+            "%(proposal)s.",
+            person=p.get("person", ""),
             organisation=p.get("organisation", ""),
             proposal=proposal,
         )
@@ -337,7 +353,7 @@ def due_reminders(session: Session, today: date) -> list[int]:
                 "proposal": proposal.acronym or proposal.title,
                 "due": section.due_date.isoformat() if section.due_date else "",
             },
-            f"/proposals/{proposal.public_id}/sections/{section.key}",
+            urls.link(section),
         )
     session.flush()
     return list(session.info.get("notified", [])[before:])

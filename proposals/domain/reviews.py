@@ -18,8 +18,9 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from proposals import urls
 from proposals.calls.schema import AwardCriterion
-from proposals.domain import actions, sections
+from proposals.domain import actions, audit, sections
 from proposals.domain.notifications import notify, notify_all, writers_of
 from proposals.forms import form_id
 from proposals.i18n import gettext as _
@@ -43,7 +44,7 @@ class ReviewError(Exception):
 
 
 def round_url(round_: ReviewRound, proposal: Proposal) -> str:
-    return f"/proposals/{proposal.public_id}/reviews/{round_.public_id}"
+    return urls.path("review_round", pid=proposal.public_id, rid=round_.public_id)
 
 
 def _name(proposal: Proposal) -> str:
@@ -73,13 +74,13 @@ def add_mentor(session: Session, actor: User, proposal: Proposal, mentor: User) 
         raise ReviewError(_("%(name)s takes part in this proposal already.", name=mentor.name))
     proposal.access.append(ProposalAccess(user=mentor, role="mentor"))
     session.flush()
-    actions.record(session, proposal, actor, "mentor_added", mentor.name)
+    audit.record(session, proposal, actor, "mentor_added", mentor.name)
     notify(
         session,
         mentor,
         "mentor_assigned",
         {"by": actor.name, "proposal": _name(proposal)},
-        f"/proposals/{proposal.public_id}",
+        urls.link(proposal),
     )
 
 
@@ -156,7 +157,7 @@ def request_review(
     session.flush()
     if proposal.status in ("drafting.writing", "drafting.revising"):
         actions.fire(session, proposal, user, "request_review", expected_state=proposal.status)
-    actions.record(session, proposal, user, "review_requested", mentor.name)
+    audit.record(session, proposal, user, "review_requested", mentor.name)
     notify(
         session,
         mentor,
@@ -223,7 +224,7 @@ def give_verdict(
             "proposal": _name(proposal),
             "verdict": verdict,
         },
-        f"/proposals/{proposal.public_id}/sections/{section.key}#review",
+        urls.link(section, "review"),
         actor=user,
     )
     session.flush()
@@ -257,7 +258,7 @@ def cancel_round(session: Session, user: User, round_: ReviewRound) -> None:
         raise ReviewError(_("This round is closed already."))
     proposal = _end(session, user, round_, "cancelled")
     decided = sum(1 for v in round_.verdicts if v.verdict is not None)
-    actions.record(session, proposal, user, "review_cancelled", f"{decided}/{len(round_.verdicts)}")
+    audit.record(session, proposal, user, "review_cancelled", f"{decided}/{len(round_.verdicts)}")
     if round_.mentor is not None:
         notify_all(
             session,
@@ -274,7 +275,7 @@ def _close(session: Session, user: User, round_: ReviewRound) -> None:
     proposal = _end(session, user, round_, "closed")
     approved = sum(1 for v in round_.verdicts if v.verdict == "approved")
     changes = len(round_.verdicts) - approved
-    actions.record(session, proposal, user, "review_closed", f"{approved}/{len(round_.verdicts)}")
+    audit.record(session, proposal, user, "review_closed", f"{approved}/{len(round_.verdicts)}")
     coordinators = [a.user for a in proposal.access if a.role == "coordinator"]
     notify_all(
         session,
@@ -326,7 +327,7 @@ class Waiting:
 
     @property
     def url(self) -> str:
-        return f"/proposals/{self.proposal_id}/reviews/{self.round_id}"
+        return urls.path("review_round", pid=self.proposal_id, rid=self.round_id)
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from proposals import urls
 from proposals.calls.schema import CallProfile
 from proposals.db import serialised_writes
-from proposals.domain import final
+from proposals.domain import audit, signoffs
+from proposals.domain.notifications import notify_all, writers_of
 from proposals.forms import clean_text
 from proposals.i18n import gettext as _
-from proposals.models import Partner, Proposal, Revision, Section, StatusChange, User, utcnow
-from workflow import GuardResult, Option, section_workflow
+from proposals.models import Partner, Proposal, Revision, Section, User, utcnow
+from workflow import READ_ONLY_STATES, GuardResult, Option, section_workflow
 
 MAX_TEXT = 200_000  # characters; far above any funder's limit, far below trouble
 SAVE_ATTEMPTS = 20
@@ -133,7 +135,7 @@ def _save_once(
         query = query.with_for_update()
     section = session.scalars(query).one()
     status = session.scalar(select(Proposal.status).where(Proposal.id == section.proposal_id))
-    if final.is_read_only(status or ""):
+    if (status or "") in READ_ONLY_STATES:
         raise SaveRefused(
             _("The proposal is signed and read-only: the coordinator can reopen it for editing.")
         )
@@ -213,7 +215,7 @@ def _add(
         set_committed_value(section, "current_number", number)
         set_committed_value(section, "text", text)
         _reopen_if_needed(session, section, user_id)
-        final.withdraw_for_section(session, section, user_id)
+        signoffs.withdraw_for_section(session, section, user_id)
     return number
 
 
@@ -242,16 +244,15 @@ def move(session: Session, section: Section, role: str, user_id: int, trigger: s
         .execution_options(synchronize_session=False)
     )
     set_committed_value(section, "status", row.status)
-    session.add(
-        StatusChange(
-            proposal_id=section.proposal_id,
-            actor_id=user_id,
-            trigger=f"section.{trigger}",
-            source=before,
-            dest=row.status,
-            role=role,
-            detail=section.title[:500],
-        )
+    audit.write(
+        session,
+        section.proposal_id,
+        user_id,
+        f"section.{trigger}",
+        before,
+        row.status,
+        role,
+        section.title,
     )
     return row.status
 
@@ -303,8 +304,6 @@ def assign(
     if partner is not None and section.status == "unassigned":
         move(session, section, "coordinator", user.id, "assign")
     if changed and partner is not None:
-        from proposals.domain.notifications import notify_all, writers_of
-
         proposal = section.proposal
         payload = {
             "by": user.name,
@@ -312,7 +311,7 @@ def assign(
             "proposal": proposal.acronym or proposal.title,
             "due": due.isoformat() if due else "",
         }
-        link = f"/proposals/{proposal.public_id}/sections/{section.key}"
+        link = urls.link(section)
         notify_all(session, writers_of(section), "section_assigned", payload, link, actor=user)
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from proposals import mail
+from proposals import mail, urls
 from proposals.domain import accounts
 from proposals.forms import FormErrors
 from proposals.i18n import LOCALES
@@ -19,10 +18,10 @@ from proposals.web.plumbing import (
     db,
     flash,
     form,
-    login_required,
     redirect,
     render,
     render_form,
+    route,
     safe_next,
     submitted,
     view,
@@ -42,10 +41,10 @@ def sign_in(request: Request, user: User) -> None:
     request.session["auth"] = session_fingerprint(user)
 
 
-@view
+@view("public")
 def signup(request: Request) -> Response:
     if current_user(request) is not None and request.method == "GET":
-        return redirect(request, "/")
+        return redirect(request, urls.path("home"))
     initial = {"next": request.query_params.get("next", "")}
     values, errors, data = submitted(request, accounts.SignupForm, initial=initial)
     if data is not None:
@@ -56,16 +55,16 @@ def signup(request: Request) -> Response:
         else:
             sign_in(request, user)
             flash(request, _("Welcome to Engage, %(name)s.", name=user.name))
-            return redirect(request, safe_next(values.get("next"), "/"))
+            return redirect(request, safe_next(values.get("next")))
     return render_form(request, "auth/signup.html", values, errors)
 
 
-@view
+@view("public")
 def signin(request: Request) -> Response:
     initial = {"next": request.query_params.get("next", "")}
     if request.method == "GET" and current_user(request) is not None and initial["next"]:
         # A link from an e-mail: someone already signed in goes straight there.
-        return redirect(request, safe_next(initial["next"], "/"))
+        return redirect(request, safe_next(initial["next"]))
     values, errors, data = submitted(request, accounts.SigninForm, initial=initial)
     if data is not None:
         settings = request.app.state.settings
@@ -84,20 +83,20 @@ def signin(request: Request) -> Response:
             errors["__all__"] = _("The e-mail or password is not right. Try again.")
         else:
             sign_in(request, user)
-            return redirect(request, safe_next(values.get("next"), "/"))
+            return redirect(request, safe_next(values.get("next")))
     return render_form(
         request, "auth/signin.html", values, errors, demo_accounts=request.app.state.demo_accounts
     )
 
 
-@view
+@view("public")
 def signout(request: Request) -> Response:
     request.session.clear()
     flash(request, _("You are signed out."))
-    return redirect(request, "/")
+    return redirect(request, urls.path("home"))
 
 
-@view
+@view("public")
 def forgot_password(request: Request) -> Response:
     values, errors, data = submitted(request, accounts.ForgotForm)
     if data is not None:
@@ -115,14 +114,14 @@ def forgot_password(request: Request) -> Response:
             ),
             "info",
         )
-        return redirect(request, str(request.url_for("signin")))
+        return redirect(request, urls.path("signin"))
     return render_form(request, "auth/forgot.html", values, errors)
 
 
 def _send_reset_link(request: Request, user: User) -> None:
     token = request.app.state.tokens.make("reset", accounts.reset_payload(user))
     base = request.app.state.settings.base_url
-    link = base + str(request.app.url_path_for("reset_password", token=token))
+    link = base + urls.path("reset_password", token=token)
     templates = request.app.state.templates
     body = templates.get_template("mail/reset_password.txt").render(
         user=user, link=link, hours=request.app.state.settings.password_reset_hours
@@ -130,7 +129,7 @@ def _send_reset_link(request: Request, user: User) -> None:
     mail.queue(db(request), user.email, _("Choose a new password for Engage"), body, "reset")
 
 
-@view
+@view("public")
 def reset_password(request: Request) -> Response:
     settings = request.app.state.settings
     payload = request.app.state.tokens.read(
@@ -144,12 +143,11 @@ def reset_password(request: Request) -> Response:
         accounts.set_password(user, data.password)
         sign_in(request, user)
         flash(request, _("Your password is changed. You are signed in."))
-        return redirect(request, "/")
+        return redirect(request, urls.path("home"))
     return render_form(request, "auth/reset.html", {}, errors, email=user.email)
 
 
-@view
-@login_required
+@view("use_engage")
 def account(request: Request) -> Response:
     user = current_user(request)
     assert user is not None
@@ -163,16 +161,16 @@ def account(request: Request) -> Response:
         user.name, user.locale = data.name, data.locale
         user.email_notifications = data.email_notifications
         flash(request, _("Your account is saved."))
-        response = redirect(request, str(request.url_for("account")))
+        response = redirect(request, urls.path("account"))
         response.set_cookie(LANGUAGE_COOKIE, data.locale, max_age=365 * 86400, samesite="lax")
         return response
     return render_form(request, "auth/account.html", values, errors)
 
 
-@view
+@view("public")
 def set_language(request: Request) -> Response:
     chosen = form(request).get("locale")
-    target = safe_next(str(form(request).get("next") or ""), "/")
+    target = safe_next(str(form(request).get("next") or ""))
     if chosen not in LOCALES:
         return redirect(request, target)
     user = current_user(request)
@@ -190,13 +188,11 @@ def set_language(request: Request) -> Response:
 
 
 routes = [
-    Route("/signup", signup, methods=["GET", "POST"], name="signup"),
-    Route("/signin", signin, methods=["GET", "POST"], name="signin"),
-    Route("/signout", signout, methods=["POST"], name="signout"),
-    Route("/password/forgot", forgot_password, methods=["GET", "POST"], name="forgot_password"),
-    Route(
-        "/password/reset/{token}", reset_password, methods=["GET", "POST"], name="reset_password"
-    ),
-    Route("/account", account, methods=["GET", "POST"], name="account"),
-    Route("/language", set_language, methods=["POST"], name="set_language"),
+    route("signup", signup, ("GET", "POST")),
+    route("signin", signin, ("GET", "POST")),
+    route("signout", signout, ("POST",)),
+    route("forgot_password", forgot_password, ("GET", "POST")),
+    route("reset_password", reset_password, ("GET", "POST")),
+    route("account", account, ("GET", "POST")),
+    route("language", set_language, ("POST",)),
 ]

@@ -14,10 +14,8 @@ from typing import Any
 
 from babel.numbers import format_decimal
 from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from exports.budget import SOURCE_KINDS, BudgetSnapshot, PartnerBudget
 from exports.workbook import (
@@ -25,26 +23,30 @@ from exports.workbook import (
     budget_workbook,
     read_workbook,
 )
+from proposals import urls
+from proposals.calls import library
 from proposals.calls.checks import Finding, run_checks
 from proposals.calls.schema import CallProfile
-from proposals.domain import budget, consortium
-from proposals.domain.actions import facts_of, profile_for
+from proposals.domain import budget
+from proposals.domain.facts import facts_of
+from proposals.errors import NotFound
 from proposals.forms import FormErrors, form_id
 from proposals.i18n import format_money, format_percent, get_locale
 from proposals.i18n import gettext as _
 from proposals.i18n import lazy_gettext as _l
 from proposals.models import BudgetLine, Partner, Proposal
 from proposals.money import percent_shares
-from proposals.policy import can, require, require_proposal
+from proposals.policy import can
+from proposals.web import targets
 from proposals.web.plumbing import (
     current_user,
     db,
     flash,
     form,
     is_htmx,
-    login_required,
     redirect,
     render,
+    route,
     submitted,
     view,
 )
@@ -74,23 +76,14 @@ FIELD_LABELS = {
 
 
 def _proposal(request: Request) -> tuple[Proposal, CallProfile]:
-    proposal = consortium.load_proposal(db(request), request.path_params["pid"])
-    proposal = require_proposal(current_user(request), proposal)
-    return proposal, profile_for(db(request), proposal)
+    proposal = targets.proposal(request)
+    return proposal, library.profile_for(db(request), proposal)
 
 
 def _partner(request: Request, proposal: Proposal) -> Partner:
-    partner = next(
-        (
-            p
-            for p in proposal.partners
-            if p.public_id == request.path_params["partner"] and p.status == "active"
-        ),
-        None,
-    )
-    if partner is None:
-        raise HTTPException(status_code=404)
-    require(current_user(request), "edit_budget", partner)
+    partner = targets.partner(request, proposal)
+    if partner.status != "active":
+        raise NotFound()
     return partner
 
 
@@ -104,7 +97,7 @@ def _line(request: Request, partner: Partner) -> BudgetLine:
         None,
     )
     if line is None:
-        raise HTTPException(status_code=404)
+        raise NotFound()
     return line
 
 
@@ -266,7 +259,9 @@ def _done(
     if is_htmx(request):
         return _show(request, proposal, profile, notice=notice)
     flash(request, notice)
-    return redirect(request, f"/proposals/{proposal.public_id}/budget#p-{partner.public_id}")
+    return redirect(
+        request, urls.path("budget", pid=proposal.public_id) + f"#p-{partner.public_id}"
+    )
 
 
 def _stale(request: Request, proposal: Proposal, profile: CallProfile) -> Response:
@@ -277,16 +272,14 @@ def _stale(request: Request, proposal: Proposal, profile: CallProfile) -> Respon
     return _show(request, proposal, profile, status_code=409, notice=message)
 
 
-@view
-@login_required
+@view("view_proposal")
 def page(request: Request) -> Response:
     proposal, profile = _proposal(request)
     edit = request.query_params.get("edit") or None
     return _show(request, proposal, profile, edit=edit)
 
 
-@view
-@login_required
+@view("edit_budget")
 def add_line(request: Request) -> Response:
     proposal, profile = _proposal(request)
     partner = _partner(request, proposal)
@@ -302,8 +295,7 @@ def add_line(request: Request) -> Response:
     return _done(request, proposal, profile, partner, _("The line is added."))
 
 
-@view
-@login_required
+@view("edit_budget")
 def change_line(request: Request) -> Response:
     proposal, profile = _proposal(request)
     partner = _partner(request, proposal)
@@ -324,8 +316,7 @@ def change_line(request: Request) -> Response:
     return _done(request, proposal, profile, partner, _("The line is saved."))
 
 
-@view
-@login_required
+@view("edit_budget")
 def delete_line(request: Request) -> Response:
     proposal, profile = _proposal(request)
     partner = _partner(request, proposal)
@@ -339,14 +330,13 @@ def delete_line(request: Request) -> Response:
     return _done(request, proposal, profile, partner, _("The line is deleted."))
 
 
-@view
-@login_required
+@view("edit_budget")
 def flat_rate(request: Request) -> Response:
     proposal, profile = _proposal(request)
     partner = _partner(request, proposal)
     category = request.path_params["category"]
     if budget.flat_rule(profile, category) is None:
-        raise HTTPException(status_code=404)  # no such flat rate in this call: no form to show
+        raise NotFound()  # no such flat rate in this call: no form to show
     values, errors, data = submitted(request, budget.FlatRateForm)
     if data is not None:
         try:
@@ -361,8 +351,7 @@ def flat_rate(request: Request) -> Response:
     return _done(request, proposal, profile, partner, _("The flat rate is applied."))
 
 
-@view
-@login_required
+@view("edit_budget")
 def funding(request: Request) -> Response:
     proposal, profile = _proposal(request)
     partner = _partner(request, proposal)
@@ -381,8 +370,7 @@ def funding(request: Request) -> Response:
     return _done(request, proposal, profile, partner, _("The funding is saved."))
 
 
-@view
-@login_required
+@view("view_proposal")
 def history(request: Request) -> Response:
     proposal, _profile = _proposal(request)
     return render(
@@ -402,8 +390,7 @@ def workbook_name(proposal: Proposal) -> str:
     return f"{stem or 'budget'}-budget.xlsx"
 
 
-@view
-@login_required
+@view("view_proposal")
 def download(request: Request) -> Response:
     proposal, _profile = _proposal(request)
     snapshot: BudgetSnapshot = budget.budget_snapshot(db(request), proposal)
@@ -415,13 +402,10 @@ def download(request: Request) -> Response:
     )
 
 
-@view
-@login_required
+@view("upload_workbook")
 def upload(request: Request) -> Response:
     proposal, profile = _proposal(request)
     user = current_user(request)
-    if not any(can(user, "edit_budget", p) for p in proposal.partners):
-        raise HTTPException(status_code=403)  # mentors and viewers read only
     file = form(request).get("workbook")
     errors: list[Any] = []
     if not isinstance(file, UploadFile) or not file.filename:
@@ -449,20 +433,20 @@ def upload(request: Request) -> Response:
                         names=", ".join(skipped),
                     )
                 flash(request, notice)
-                return redirect(request, f"/proposals/{proposal.public_id}/budget")
+                return redirect(request, urls.path("budget", pid=proposal.public_id))
     context = _context(request, proposal, profile)
     context["upload_errors"] = errors
     return render(request, "budget/page.html", context, status_code=422)
 
 
 routes = [
-    Route("/proposals/{pid}/budget", page, name="budget"),
-    Route("/proposals/{pid}/budget/history", history, name="budget_history"),
-    Route("/proposals/{pid}/budget/workbook", download, name="budget_workbook"),
-    Route("/proposals/{pid}/budget/workbook", upload, methods=["POST"]),
-    Route("/proposals/{pid}/budget/{partner}/lines", add_line, methods=["POST"]),
-    Route("/proposals/{pid}/budget/{partner}/lines/{line}", change_line, methods=["POST"]),
-    Route("/proposals/{pid}/budget/{partner}/lines/{line}/delete", delete_line, methods=["POST"]),
-    Route("/proposals/{pid}/budget/{partner}/flat/{category}", flat_rate, methods=["POST"]),
-    Route("/proposals/{pid}/budget/{partner}/funding", funding, methods=["POST"]),
+    route("budget", page),
+    route("budget_history", history),
+    route("budget_workbook", download),
+    route("budget_workbook", upload, ("POST",)),
+    route("budget_lines", add_line, ("POST",)),
+    route("budget_line", change_line, ("POST",)),
+    route("delete_budget_line", delete_line, ("POST",)),
+    route("budget_flat_rate", flat_rate, ("POST",)),
+    route("budget_funding", funding, ("POST",)),
 ]

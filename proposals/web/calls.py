@@ -4,26 +4,25 @@ from __future__ import annotations
 
 import re
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
+from proposals import urls
 from proposals.calls import describe, library
 from proposals.calls.loader import MAX_PROFILE_BYTES, ProfileError
 from proposals.calls.schema import CallProfile
+from proposals.errors import NotFound
 from proposals.i18n import country_choices, get_locale, language_name
 from proposals.i18n import gettext as _
 from proposals.models import utcnow
-from proposals.policy import require
 from proposals.web.plumbing import (
     current_user,
     db,
     flash,
     form,
-    login_required,
     redirect,
     render,
+    route,
     view,
 )
 
@@ -43,7 +42,7 @@ def _matches(profile: CallProfile, funder: str, country: str, only_open: bool) -
     )
 
 
-@view
+@view("public")
 def list_calls(request: Request) -> Response:
     profiles = library.latest(db(request))
     params = request.query_params
@@ -67,7 +66,7 @@ def list_calls(request: Request) -> Response:
     )
 
 
-@view
+@view("public")
 def show_call(request: Request) -> Response:
     call_id = request.path_params["call_id"]
     raw_version = request.query_params.get("version", "")
@@ -75,7 +74,7 @@ def show_call(request: Request) -> Response:
     version = int(raw_version) if VERSION.fullmatch(raw_version) else None
     profile = library.get(db(request), call_id, version)
     if profile is None:
-        raise HTTPException(status_code=404)
+        raise NotFound()
     return render(
         request,
         "calls/show.html",
@@ -92,11 +91,9 @@ def show_call(request: Request) -> Response:
     )
 
 
-@view
-@login_required
+@view("admin")
 def admin_calls(request: Request) -> Response:
     user = current_user(request)
-    require(user, "admin", None)
     problems: list[object] = []
     content = ""
     if request.method == "POST":
@@ -128,7 +125,9 @@ def admin_calls(request: Request) -> Response:
                     )
                 else:
                     flash(request, _("This version is already stored; nothing changed."), "info")
-                return redirect(request, f"/calls/{profile.id}?version={profile.version}")
+                return redirect(
+                    request, urls.path("call", call_id=profile.id) + f"?version={profile.version}"
+                )
         elif not problems:
             problems = [_("Choose a profile file or paste its text.")]
     return render(
@@ -140,7 +139,7 @@ def admin_calls(request: Request) -> Response:
 
 
 routes = [
-    Route("/calls", list_calls, name="calls"),
-    Route("/calls/{call_id}", show_call, name="call"),
-    Route("/admin/calls", admin_calls, methods=["GET", "POST"], name="admin_calls"),
+    route("calls", list_calls),
+    route("call", show_call),
+    route("admin_calls", admin_calls, ("GET", "POST")),
 ]

@@ -6,24 +6,26 @@ from datetime import date, timedelta
 
 from pydantic import Field, field_validator
 from sqlalchemy import select
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from proposals.domain import actions, consortium, final
-from proposals.forms import CleanText, Form, FormErrors, form_dict, validate
+from proposals import urls
+from proposals.domain import actions, exporting, final
+from proposals.errors import Invalid, NotFound
+from proposals.forms import CleanText, Form
 from proposals.i18n import gettext as _
 from proposals.models import Export, Proposal
-from proposals.policy import can, proposal_role, require, require_proposal
+from proposals.policy import can
+from proposals.web import targets
 from proposals.web.plumbing import (
     current_user,
     db,
     flash,
     form,
-    login_required,
     redirect,
     render,
+    route,
+    submitted,
     view,
 )
 from workflow import SIGNING_STATES, Refused, WrongState, proposal_workflow
@@ -47,13 +49,8 @@ class SubmissionForm(Form):
         return value
 
 
-def _proposal(request: Request) -> Proposal:
-    proposal = consortium.load_proposal(db(request), request.path_params["pid"], with_sections=True)
-    return require_proposal(current_user(request), proposal)
-
-
 def _url(proposal: Proposal, anchor: str = "") -> str:
-    return f"/proposals/{proposal.public_id}/final{anchor}"
+    return urls.path("final", pid=proposal.public_id) + (f"#{anchor}" if anchor else "")
 
 
 def _page(request: Request, proposal: Proposal, values=None, errors=None) -> Response:  # type: ignore[no-untyped-def]
@@ -77,9 +74,9 @@ def _page(request: Request, proposal: Proposal, values=None, errors=None) -> Res
                 s.partner.id: can(user, "export_declaration", s.partner) for s in states
             },
             "may_export": can(user, "export", proposal),
-            "coordinator": proposal_role(user, proposal) == "coordinator",
+            "may_submit": can(user, "record_submission", proposal),
             "options": actions.options(session, proposal, user),
-            "history": final.history(session, proposal),
+            "history": exporting.history(session, proposal),
             "label": _(workflow.labels[proposal.status]),
             "values": values or {"submitted_on": date.today().isoformat()},
             "errors": errors or {},
@@ -88,54 +85,43 @@ def _page(request: Request, proposal: Proposal, values=None, errors=None) -> Res
     )
 
 
-@view
-@login_required
+@view("view_proposal")
 def show(request: Request) -> Response:
-    return _page(request, _proposal(request))
+    return _page(request, targets.proposal(request, sections=True))
 
 
-@view
-@login_required
+@view("sign_off")
 def sign_off(request: Request) -> Response:
-    proposal = _proposal(request)
-    user = current_user(request)
-    partner = next(
-        (p for p in proposal.partners if p.public_id == form(request).get("partner")), None
-    )
-    if partner is None:
-        raise HTTPException(status_code=404)
-    require(user, "sign_off", partner)
-    if proposal.status not in SIGNING_STATES:
-        flash(
-            request, _("Sign-offs are collected once the coordinator moves to sign-off."), "error"
-        )
-        return redirect(request, _url(proposal, "#sign-offs"))
-    final.sign_off(db(request), proposal, partner, user)
+    proposal = targets.proposal(request, sections=True)
+    partner = targets.partner(request, proposal, str(form(request).get("partner") or ""))
+    final.sign_off(db(request), proposal, partner, current_user(request))
     flash(request, _("%(name)s has signed off.", name=partner.organisation.name))
-    return redirect(request, _url(proposal, "#sign-offs"))
+    return redirect(request, _url(proposal, "sign-offs"))
 
 
-@view
-@login_required
-def make_export(request: Request) -> Response:
-    """Build a file, keep it in the history and send it as a download."""
-    proposal = _proposal(request)
-    user = current_user(request)
-    kind = str(form(request).get("kind") or "")
-    partner = str(form(request).get("partner") or "") or None
-    if kind not in KINDS or (kind == "declaration" and partner is None):
-        raise HTTPException(status_code=400)
-    if kind == "declaration":
-        target = next(
-            (p for p in proposal.partners if p.public_id == partner and p.status == "active"), None
-        )
-        if target is None:
-            raise HTTPException(status_code=404)
-        require(user, "export_declaration", target)
-    else:
-        require(user, "export", proposal)
-    row = final.export(db(request), proposal, user, kind, partner)
+def _export(request: Request, proposal: Proposal, kind: str, partner: str | None) -> Response:
+    row = exporting.export(db(request), proposal, current_user(request), kind, partner)
     return _download(row)
+
+
+@view("export")
+def make_export(request: Request) -> Response:
+    """Build the application or the package, keep it in the history and send it."""
+    proposal = targets.proposal(request, sections=True)
+    kind = str(form(request).get("kind") or "")
+    if kind not in ("application", "package"):
+        raise Invalid(_("Choose what to export."))
+    return _export(request, proposal, kind, None)
+
+
+@view("export_declaration")
+def export_declaration(request: Request) -> Response:
+    """Build one partner's declaration (the partner itself, or the coordinator)."""
+    proposal = targets.proposal(request, sections=True)
+    partner = targets.partner(request, proposal, str(form(request).get("partner") or ""))
+    if partner.status != "active":
+        raise NotFound()
+    return _export(request, proposal, "declaration", partner.public_id)
 
 
 def _download(row: Export) -> Response:
@@ -151,37 +137,29 @@ def _download(row: Export) -> Response:
     )
 
 
-@view
-@login_required
+@view("view_proposal")
 def download(request: Request) -> Response:
-    proposal = _proposal(request)
+    proposal = targets.proposal(request)
     row = db(request).scalar(
         select(Export).where(
             Export.public_id == request.path_params["eid"], Export.proposal_id == proposal.id
         )
     )
     if row is None:
-        raise HTTPException(status_code=404)
+        raise NotFound()
     return _download(row)
 
 
-@view
-@login_required
+@view("record_submission")
 def submission(request: Request) -> Response:
-    proposal = _proposal(request)
-    user = current_user(request)
-    if not can(user, "manage_consortium", proposal):
-        raise HTTPException(status_code=403)
-    if proposal.status != "final.signed":  # the form is not on the page: say why, not 422
-        flash(request, _("The proposal must be signed before the submission is recorded."), "error")
-        return redirect(request, _url(proposal))
-    values = form_dict(form(request))
+    proposal = targets.proposal(request, sections=True)
+    values, errors, data = submitted(request, SubmissionForm)
+    if data is None:
+        return _page(request, proposal, values, errors)
     try:
-        data = validate(SubmissionForm, values)
-    except FormErrors as exc:
-        return _page(request, proposal, values, exc.errors)
-    try:
-        final.record_submission(db(request), proposal, user, data.submitted_on, data.reference)
+        actions.record_submission(
+            db(request), proposal, current_user(request), data.submitted_on, data.reference
+        )
     except WrongState:
         flash(request, _("The proposal must be signed before the submission is recorded."), "error")
         return redirect(request, _url(proposal))
@@ -189,13 +167,14 @@ def submission(request: Request) -> Response:
         flash(request, _("Not yet: %(reasons)s", reasons=" ".join(exc.reasons)), "error")
         return redirect(request, _url(proposal))
     flash(request, _("The submission is recorded. Good luck!"))
-    return redirect(request, f"/proposals/{proposal.public_id}")
+    return redirect(request, urls.link(proposal))
 
 
 routes = [
-    Route("/proposals/{pid}/final", show, name="final"),
-    Route("/proposals/{pid}/final/sign-off", sign_off, methods=["POST"]),
-    Route("/proposals/{pid}/final/export", make_export, methods=["POST"], name="export"),
-    Route("/proposals/{pid}/final/submission", submission, methods=["POST"]),
-    Route("/proposals/{pid}/exports/{eid}", download, name="export_download"),
+    route("final", show),
+    route("sign_off", sign_off, ("POST",)),
+    route("export", make_export, ("POST",)),
+    route("export_declaration", export_declaration, ("POST",)),
+    route("submission", submission, ("POST",)),
+    route("export_download", download),
 ]

@@ -2,160 +2,77 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from pydantic import AfterValidator, Field
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, selectinload
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
+from proposals import urls
 from proposals.calls import library
-from proposals.db import json_list_contains
-from proposals.forms import CleanText, Form, FormErrors, form_dict, validate
-from proposals.i18n import country_choices, country_codes, get_locale
+from proposals.domain import ideas
+from proposals.forms import FormErrors
+from proposals.i18n import country_choices, get_locale
 from proposals.i18n import gettext as _
-from proposals.models import Idea, IdeaInterest, Organisation, utcnow
-from proposals.policy import can, organisation_ids, require
+from proposals.models import Idea
+from proposals.policy import can, organisation_ids
 from proposals.vocabulary import THEMES
+from proposals.web import targets
 from proposals.web.plumbing import (
     current_user,
     db,
     flash,
     form,
-    like_pattern,
-    login_required,
     page_number,
     redirect,
     render,
     render_form,
+    route,
     submitted,
     view,
 )
 
-PAGE_SIZE = 20
 LIST_FIELDS = ("themes", "countries_sought")
 
 
-def _countries(values: list[str]) -> list[str]:
-    codes = [v.upper() for v in values]
-    if any(c not in country_codes() for c in codes):
-        raise ValueError(_("Choose a country from the list."))
-    return list(dict.fromkeys(codes))
-
-
-def _themes(values: list[str]) -> list[str]:
-    if any(v not in THEMES for v in values):
-        raise ValueError(_("Choose themes from the list."))
-    return list(dict.fromkeys(values))
-
-
-class IdeaForm(Form):
-    organisation: str = Field(min_length=1, max_length=40)
-    title: CleanText = Field(min_length=1, max_length=200)
-    summary: CleanText = Field(min_length=1, max_length=5000)
-    themes: Annotated[list[str], AfterValidator(_themes)] = Field(default_factory=list)
-    countries_sought: Annotated[list[str], AfterValidator(_countries)] = Field(
-        default_factory=list, max_length=60
-    )
-    skills_sought: CleanText = Field(default="", max_length=1000)
-    call_id: str = Field(default="", max_length=40)
-
-
-class InterestForm(Form):
-    organisation: str = Field(min_length=1, max_length=40)
-    message: CleanText = Field(min_length=1, max_length=2000)
-
-
-class ReplyForm(Form):
-    reply: CleanText = Field(min_length=1, max_length=2000)
-
-
-def _my_organisations(request: Request) -> list[Organisation]:
-    user = current_user(request)
-    return sorted((m.organisation for m in user.memberships), key=lambda o: o.name.casefold())
-
-
-def _own_organisation(request: Request, public_id: str) -> Organisation:
-    for organisation in _my_organisations(request):
-        if organisation.public_id == public_id:
-            return organisation
-    raise FormErrors({"organisation": _("Choose one of your organisations.")})
-
-
-def _call_ids(session: Session) -> dict[str, str]:
+def _call_titles(request: Request) -> dict[str, str]:
     locale = get_locale()
-    return {p.id: p.title.get(locale) for p in library.latest(session)}
+    return {p.id: p.title.get(locale) for p in library.latest(db(request))}
 
 
 def _choices(request: Request) -> dict[str, object]:
     return {
         "themes": [(k, str(v)) for k, v in THEMES.items()],
         "countries": country_choices(),
-        "calls": list(_call_ids(db(request)).items()),
-        "organisations": [(o.public_id, o.name) for o in _my_organisations(request)],
+        "calls": list(_call_titles(request).items()),
+        "organisations": [
+            (o.public_id, o.name) for o in ideas.my_organisations(current_user(request))
+        ],
     }
 
 
-def get_idea(session: Session, public_id: str) -> Idea:
-    idea = session.scalar(
-        select(Idea)
-        .where(Idea.public_id == public_id)
-        .options(
-            selectinload(Idea.organisation),
-            selectinload(Idea.interests).selectinload(IdeaInterest.organisation),
-            selectinload(Idea.interests).selectinload(IdeaInterest.user),
-        )
-    )
-    if idea is None:
-        raise HTTPException(status_code=404)
-    return idea
+def _idea(request: Request) -> Idea:
+    return targets.idea(request, ideas.get_idea(db(request), request.path_params["iid"]))
 
 
-@view
-@login_required
+@view("use_engage")
 def list_ideas(request: Request) -> Response:
     params = request.query_params
-    country = params.get("country", "").upper()
-    theme = params.get("theme", "")
-    call = params.get("call", "")
-    text = params.get("q", "").strip()[:200]
-    page = page_number(request)
-    query = select(Idea).where(Idea.status == "open")
-    if country in country_codes():
-        query = query.where(json_list_contains(Idea.countries_sought, country))
-    if theme in THEMES:
-        query = query.where(json_list_contains(Idea.themes, theme))
-    if call:
-        query = query.where(Idea.call_id == call)
-    if text:
-        needle = like_pattern(text)
-        query = query.where(
-            or_(
-                func.lower(Idea.title).like(needle, escape="\\"),
-                func.lower(Idea.summary).like(needle, escape="\\"),
-            )
-        )
-    total = db(request).scalar(select(func.count()).select_from(query.subquery())) or 0
-    ideas = db(request).scalars(
-        query.options(selectinload(Idea.organisation))
-        .order_by(Idea.created_at.desc(), Idea.id.desc())
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
+    filters = ideas.Filters(
+        country=params.get("country", "").upper(),
+        theme=params.get("theme", ""),
+        call=params.get("call", ""),
+        q=params.get("q", "").strip()[:200],
     )
+    page = ideas.search(db(request), filters, page_number(request))
     return render(
         request,
         "ideas/list.html",
         {
-            "ideas": list(ideas),
-            "total": total,
-            "page": page,
-            "pages": max(1, -(-total // PAGE_SIZE)),
-            "filters": {"country": country, "theme": theme, "call": call, "q": text},
+            "ideas": page.items,
+            "total": page.total,
+            "page": page.number,
+            "pages": page.pages,
+            "filters": filters.__dict__,
             "theme_labels": THEMES,
-            "call_titles": _call_ids(db(request)),
+            "call_titles": _call_titles(request),
             **_choices(request),
         },
         fragment="ideas/_results.html",
@@ -163,15 +80,16 @@ def list_ideas(request: Request) -> Response:
 
 
 def _save(request: Request, idea: Idea | None) -> Response:
-    if not _my_organisations(request):
+    user = current_user(request)
+    if not ideas.my_organisations(user):
         flash(
             request,
             _("Create your organisation's profile first: ideas are posted by organisations."),
             "info",
         )
-        return redirect(request, "/organisations/new")
+        return redirect(request, urls.path("new_organisation"))
     initial: dict[str, object] = {
-        "organisation": _my_organisations(request)[0].public_id,
+        "organisation": ideas.my_organisations(user)[0].public_id,
         "themes": [],
         "countries_sought": [],
         "call_id": request.query_params.get("call", ""),
@@ -186,156 +104,101 @@ def _save(request: Request, idea: Idea | None) -> Response:
             "skills_sought": idea.skills_sought,
             "call_id": idea.call_id or "",
         }
-    values, errors, data = submitted(request, IdeaForm, initial=initial, lists=LIST_FIELDS)
+    values, errors, data = submitted(request, ideas.IdeaForm, initial=initial, lists=LIST_FIELDS)
     if data is not None:
+        new = idea is None
         try:
-            organisation = _own_organisation(request, data.organisation)
-            if data.call_id and data.call_id not in _call_ids(db(request)):
-                raise FormErrors({"call_id": _("Choose one of the options.")})
+            idea = ideas.save_idea(db(request), user, idea, data, set(_call_titles(request)))
         except FormErrors as exc:
             errors = exc.errors
         else:
-            if idea is None:
-                idea = Idea(author_id=current_user(request).id)
-                db(request).add(idea)
-                message = _("Your idea is published.")
-            else:
-                message = _("The idea is saved.")
-            idea.organisation_id = organisation.id
-            idea.title, idea.summary = data.title, data.summary
-            idea.themes, idea.countries_sought = data.themes, data.countries_sought
-            idea.skills_sought, idea.call_id = data.skills_sought, data.call_id or None
-            db(request).flush()
-            flash(request, message)
-            return redirect(request, f"/ideas/{idea.public_id}")
+            flash(request, _("Your idea is published.") if new else _("The idea is saved."))
+            return redirect(request, urls.link(idea))
     return render_form(request, "ideas/form.html", values, errors, idea=idea, **_choices(request))
 
 
-@view
-@login_required
+@view("use_engage")
 def new_idea(request: Request) -> Response:
     return _save(request, None)
 
 
-@view
-@login_required
+@view("edit_idea")
 def edit_idea(request: Request) -> Response:
-    idea = get_idea(db(request), request.path_params["iid"])
-    require(current_user(request), "edit", idea)
-    return _save(request, idea)
+    return _save(request, _idea(request))
 
 
-def _idea_page(request: Request, idea: Idea) -> dict[str, object]:
-    """What the idea's page shows to everyone who may see it."""
-    return {
-        "idea": idea,
-        "interest_organisations": [
-            (o.public_id, o.name)
-            for o in _my_organisations(request)
-            if o.id != idea.organisation_id
-        ],
-        "theme_labels": THEMES,
-        "call_titles": _call_ids(db(request)),
-    }
-
-
-@view
-@login_required
-def show_idea(request: Request) -> Response:
-    idea = get_idea(db(request), request.path_params["iid"])
+def _show(
+    request: Request, idea: Idea, values: dict[str, object], errors: dict[str, str]
+) -> Response:
+    """The idea's page, with the "I'm interested" form (and its errors, if any)."""
     user = current_user(request)
-    if not can(user, "view", idea):
-        raise HTTPException(status_code=404)
     mine = organisation_ids(user)
     return render_form(
         request,
         "ideas/show.html",
-        {},
-        {},
-        owner=can(user, "edit", idea),
-        already_interested={i.organisation_id for i in idea.interests} & mine,
-        can_express=can(user, "express_interest", idea),
-        **_idea_page(request, idea),
+        values,
+        errors,
+        idea=idea,
+        owner=not errors and can(user, "edit_idea", idea),
+        # With errors the form is shown again, whatever was recorded meanwhile.
+        already_interested=set() if errors else {i.organisation_id for i in idea.interests} & mine,
+        can_express=bool(errors) or can(user, "express_interest", idea),
+        interest_organisations=[
+            (o.public_id, o.name)
+            for o in ideas.my_organisations(user)
+            if o.id != idea.organisation_id
+        ],
+        theme_labels=THEMES,
+        call_titles=_call_titles(request),
     )
 
 
-@view
-@login_required
+@view("view_idea")
+def show_idea(request: Request) -> Response:
+    return _show(request, _idea(request), {}, {})
+
+
+@view("express_interest")
 def express_interest(request: Request) -> Response:
-    idea = get_idea(db(request), request.path_params["iid"])
-    user = current_user(request)
-    require(user, "express_interest", idea)
-    values = form_dict(form(request))
-    try:
-        data = validate(InterestForm, values)
-        organisation = _own_organisation(request, data.organisation)
-        if organisation.id == idea.organisation_id:
-            raise FormErrors({"organisation": _("This is your own idea.")})
-        if any(i.organisation_id == organisation.id for i in idea.interests):
-            raise FormErrors(
-                {
-                    "organisation": _(
-                        "%(name)s has already said it is interested.", name=organisation.name
-                    )
-                }
-            )
-    except FormErrors as exc:
-        return render_form(
-            request,
-            "ideas/show.html",
-            values,
-            exc.errors,
-            owner=False,
-            already_interested=set(),
-            can_express=True,
-            **_idea_page(request, idea),
-        )
-    idea.interests.append(
-        IdeaInterest(organisation_id=organisation.id, user_id=user.id, message=data.message)
-    )
+    idea = _idea(request)
+    values, errors, data = submitted(request, ideas.InterestForm)
+    if data is not None:
+        try:
+            ideas.express_interest(current_user(request), idea, data)
+        except FormErrors as exc:
+            errors = exc.errors
+    if errors:
+        return _show(request, idea, values, errors)
     flash(request, _("Thank you: the idea's authors can now see your interest and answer."))
-    return redirect(request, f"/ideas/{idea.public_id}")
+    return redirect(request, urls.link(idea))
 
 
-@view
-@login_required
+@view("edit_idea")
 def reply_interest(request: Request) -> Response:
-    idea = get_idea(db(request), request.path_params["iid"])
-    require(current_user(request), "answer_interest", idea)
-    interest = next((i for i in idea.interests if i.public_id == request.path_params["xid"]), None)
-    if interest is None:
-        raise HTTPException(status_code=404)
-    try:
-        data = validate(ReplyForm, form_dict(form(request)))
-    except FormErrors as exc:
-        flash(request, exc.errors.get("reply", ""), "error")
+    idea = _idea(request)
+    _values, errors, data = submitted(request, ideas.ReplyForm)
+    if data is None:
+        flash(request, errors.get("reply", ""), "error")
     else:
-        interest.reply, interest.replied_at = data.reply, utcnow()
+        ideas.reply(idea, request.path_params["xid"], data.reply)
         flash(request, _("Your answer is saved."))
-    return redirect(request, f"/ideas/{idea.public_id}#interests")
+    return redirect(request, urls.link(idea, "interests"))
 
 
-@view
-@login_required
+@view("edit_idea")
 def close_idea(request: Request) -> Response:
-    idea = get_idea(db(request), request.path_params["iid"])
-    require(current_user(request), "close", idea)
+    idea = _idea(request)
     idea.status = "open" if form(request).get("reopen") else "closed"
     flash(request, _("The idea is closed.") if idea.status == "closed" else _("The idea is open."))
-    return redirect(request, f"/ideas/{idea.public_id}")
+    return redirect(request, urls.link(idea))
 
 
 routes = [
-    Route("/ideas", list_ideas, name="ideas"),
-    Route("/ideas/new", new_idea, methods=["GET", "POST"], name="new_idea"),
-    Route("/ideas/{iid}", show_idea, name="idea"),
-    Route("/ideas/{iid}/edit", edit_idea, methods=["GET", "POST"], name="edit_idea"),
-    Route("/ideas/{iid}/interest", express_interest, methods=["POST"], name="express_interest"),
-    Route(
-        "/ideas/{iid}/interests/{xid}/reply",
-        reply_interest,
-        methods=["POST"],
-        name="reply_interest",
-    ),
-    Route("/ideas/{iid}/close", close_idea, methods=["POST"], name="close_idea"),
+    route("ideas", list_ideas),
+    route("new_idea", new_idea, ("GET", "POST")),
+    route("idea", show_idea),
+    route("edit_idea", edit_idea, ("GET", "POST")),
+    route("express_interest", express_interest, ("POST",)),
+    route("reply_interest", reply_interest, ("POST",)),
+    route("close_idea", close_idea, ("POST",)),
 ]

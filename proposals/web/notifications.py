@@ -9,17 +9,16 @@ from sqlalchemy import select, update
 from sse_starlette.sse import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
+from proposals import urls
 from proposals.domain.notifications import PAGE_SIZE, describe, unread_count, user_topic
 from proposals.i18n import gettext as _
 from proposals.live import Broker
 from proposals.models import Notification, utcnow
-from proposals.web.plumbing import current_user, db, flash, login_required, redirect, render, view
+from proposals.web.plumbing import current_user, db, flash, redirect, render, route, view
 
 
-@view
-@login_required
+@view("use_engage")
 def notifications(request: Request) -> Response:
     user = current_user(request)
     items = db(request).scalars(
@@ -31,8 +30,7 @@ def notifications(request: Request) -> Response:
     return render(request, "notifications.html", {"items": [(n, describe(n)) for n in items]})
 
 
-@view
-@login_required
+@view("use_engage")
 def mark_read(request: Request) -> Response:
     user = current_user(request)
     db(request).execute(
@@ -41,7 +39,7 @@ def mark_read(request: Request) -> Response:
         .values(read_at=utcnow())
     )
     flash(request, _("All notifications are marked as read."))
-    return redirect(request, "/notifications")
+    return redirect(request, urls.path("notifications"))
 
 
 async def _bell(broker: Broker, user_id: int, unread: int) -> AsyncIterator[dict[str, str]]:
@@ -54,8 +52,7 @@ async def _bell(broker: Broker, user_id: int, unread: int) -> AsyncIterator[dict
                 yield {"event": "unread", "data": json.dumps({"count": message.get("count", 0)})}
 
 
-@view
-@login_required
+@view("use_engage")
 def events(request: Request) -> Response:
     """Server-sent events for the bell in the header (the unread count, live)."""
     user = current_user(request)
@@ -67,7 +64,7 @@ def events(request: Request) -> Response:
 
 
 routes = [
-    Route("/notifications", notifications, name="notifications"),
-    Route("/notifications/read", mark_read, methods=["POST"]),
-    Route("/notifications/events", events, name="notification_events"),
+    route("notifications", notifications),
+    route("notifications_read", mark_read, ("POST",)),
+    route("notification_events", events),
 ]

@@ -7,19 +7,19 @@ import logging
 from sqlalchemy import func, select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
 
+from proposals.errors import Denied, Invalid
 from proposals.i18n import gettext as _
 from proposals.i18n import lazy_gettext as _l
 from proposals.models import OutboxMessage
-from proposals.policy import require
 from proposals.web.plumbing import (
-    current_user,
     db,
-    login_required,
+    flash,
+    redirect,
     page_number,
     render,
+    route,
     use_request_locale,
     view,
 )
@@ -29,15 +29,13 @@ log = logging.getLogger("engage")
 OUTBOX_PAGE_SIZE = 50
 
 
-@view
+@view("public")
 def home(request: Request) -> Response:
     return render(request, "home.html")
 
 
-@view
-@login_required
+@view("admin")
 def outbox(request: Request) -> Response:
-    require(current_user(request), "admin", None)
     page = page_number(request)
     total = db(request).scalar(select(func.count()).select_from(OutboxMessage)) or 0
     messages = db(request).scalars(
@@ -95,6 +93,7 @@ def error_page(request: Request, status_code: int, detail: str | None = None) ->
         "flashes": [],
         "csrf_token": request.scope.get("session", {}).get("csrf", ""),
         "settings": request.app.state.settings,
+        "can": lambda action, target=None: False,
     }
     response = request.app.state.templates.TemplateResponse(
         request, "error.html", context, status_code=status_code
@@ -105,6 +104,31 @@ def error_page(request: Request, status_code: int, detail: str | None = None) ->
 async def http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return error_page(request, exc.status_code)
+
+
+async def denied(request: Request, exc: Exception) -> Response:
+    """A refusal by the policy: 403 or 404 (nothing may be seen) as a page.
+
+    When the user's role allows the action but not in the current state (409), a
+    form goes back to the page it came from with the reason, and the editor's
+    script gets the reason as JSON.
+    """
+    assert isinstance(exc, Denied)
+    if exc.status == 409 and "application/json" in request.headers.get("accept", ""):
+        return JSONResponse({"kind": "refused", "message": exc.reason}, status_code=409)
+    if exc.status == 409 and request.method == "POST" and exc.back:
+        flash(request, exc.reason, "error")
+        return redirect(request, exc.back)
+    return error_page(request, 403 if exc.status == 409 else exc.status, exc.reason or None)
+
+
+async def invalid(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Invalid)
+    return error_page(request, 400, exc.message)
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    return error_page(request, 404)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
@@ -131,6 +155,6 @@ async def csrf_failure(scope, receive, send) -> None:  # type: ignore[no-untyped
 
 
 routes = [
-    Route("/", home, name="home"),
-    Route("/admin/outbox", outbox, name="outbox"),
+    route("home", home),
+    route("outbox", outbox),
 ]

@@ -12,6 +12,7 @@ import functools
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -24,13 +25,15 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from proposals import i18n, mail
+from proposals import i18n, mail, urls
 from proposals.db import unit_of_work
 from proposals.domain.notifications import deliver, unread_count
-from proposals.forms import FormErrors, form_dict, validate
+from proposals.forms import FormErrors, validate
 from proposals.models import Membership, User, utcnow
+from proposals.policy import can, kind_of_action, needs_sign_in, require, rule
 from proposals.security import csrf_token, session_fingerprint
 from proposals.templating import make_environment
 
@@ -69,6 +72,20 @@ def form(request: Request) -> FormData:
     return request.state.form
 
 
+def form_dict(form: FormData, *, lists: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The submitted values as a dict: the named fields as lists, every other as a string."""
+    data: dict[str, Any] = {}
+    for key in form:
+        if key in lists:
+            data[key] = [v for v in form.getlist(key) if isinstance(v, str)]
+        else:
+            value = form.get(key)
+            data[key] = value if isinstance(value, str) else ""
+    for key in lists:
+        data.setdefault(key, [])
+    return data
+
+
 def flash(request: Request, message: str, category: str = "success") -> None:
     request.session.setdefault("flash", []).append([category, str(message)])
 
@@ -94,6 +111,7 @@ def render(
         "csrf_token": csrf_token(request),
         "flashes": pop_flashes(request) if name == template else [],
         "settings": request.app.state.settings,
+        "can": lambda action, target=None: can(user, action, target),
     }
     ctx.update(context or {})
     response = request.app.state.templates.TemplateResponse(
@@ -183,14 +201,24 @@ def _load_user(request: Request, session: Session) -> User | None:
     return user
 
 
-def _run(handler: Handler, request: Request) -> Response:
+def _run(handler: Handler, action: str, request: Request) -> Response:
     try:
         with unit_of_work(request.app.state.sessionmaker) as session:
             request.state.db = session
             user = _load_user(request, session)
             request.state.user = user
+            request.state.action = action
+            request.state.authorized = False
             use_request_locale(request, user)
+            if user is None and needs_sign_in(action):
+                return _to_sign_in(request)
+            if kind_of_action(action) == "site":
+                authorize(request, None)
             response = handler(request)
+            if not request.state.authorized:
+                # Every route checks its action on the target it loaded; a handler that
+                # forgot is a bug, and nothing it did is committed.
+                raise RuntimeError(f"{request.url.path}: {action!r} was never checked")
             request.state.notified = list(session.info.get("notified", []))
             request.state.mail = list(session.info.get("mail", []))
             return response
@@ -203,49 +231,69 @@ def _run(handler: Handler, request: Request) -> Response:
         raise HTTPException(status_code=409) from None
 
 
-def view(handler: Handler) -> Callable[[Request], Any]:
-    """Turn ``handler(request) -> Response`` into an endpoint with a database session."""
+def authorize(request: Request, target: object) -> None:
+    """Refuse unless the user may do this route's action on ``target`` (the policy decides)."""
+    require(current_user(request), request.state.action, target)
+    request.state.authorized = True
 
-    @functools.wraps(handler)
-    async def endpoint(request: Request) -> Response:
-        if "\x00" in request.url.path:
-            raise HTTPException(status_code=404)  # no id contains NUL
-        if "%00" in request.url.query:
-            raise HTTPException(status_code=400)  # nor does any filter
-        request.state.form = (
-            _without_nul(await request.form(max_fields=2000, max_part_size=10 * 1024 * 1024))
-            if request.method in ("POST", "PUT", "PATCH", "DELETE")
-            else FormData()
+
+def view(action: str) -> Callable[[Handler], Callable[[Request], Any]]:
+    """Declare the route's action (``workflow.policy.POLICY``) and run it in a unit of work.
+
+    The handler ``(request) -> Response`` runs in a worker thread with one database
+    session, committed once before the response is sent and rolled back on any
+    error. Visitors who are not signed in are sent to sign in when nobody signed
+    out may do the action; the handler checks the action on the target it loads
+    (:func:`authorize`, or a loader in ``proposals.web.targets`` that does).
+    """
+    rule(action)  # an action missing from the table fails at import, not at request time
+
+    def decorate(handler: Handler) -> Callable[[Request], Any]:
+        @functools.wraps(handler)
+        async def endpoint(request: Request) -> Response:
+            if "\x00" in request.url.path:
+                raise HTTPException(status_code=404)  # no id contains NUL
+            if "%00" in request.url.query:
+                raise HTTPException(status_code=400)  # nor does any filter
+            request.state.form = (
+                _without_nul(await request.form(max_fields=2000, max_part_size=10 * 1024 * 1024))
+                if request.method in ("POST", "PUT", "PATCH", "DELETE")
+                else FormData()
+            )
+            try:
+                response = await run_in_threadpool(_run, handler, action, request)
+            finally:
+                await request.state.form.close()
+            _after_commit(request, response)
+            return response
+
+        endpoint.action = action  # type: ignore[attr-defined]
+        return endpoint
+
+    return decorate
+
+
+def _after_commit(request: Request, response: Response) -> None:
+    """Mail and notify only once the request committed: a rolled-back request tells nobody."""
+    settings = request.app.state.settings
+    tasks = BackgroundTasks()
+    mail_ids = getattr(request.state, "mail", [])
+    if mail_ids and settings.smtp.configured:
+        tasks.add_task(
+            mail.send_pending, settings.smtp, request.app.state.sessionmaker, list(mail_ids)
         )
-        try:
-            response = await run_in_threadpool(_run, handler, request)
-        finally:
-            await request.state.form.close()
-        settings = request.app.state.settings
-        # After the commit: a rolled-back request never mails or notifies anybody.
-        tasks = BackgroundTasks()
-        if request.state.mail and settings.smtp.configured:
-            tasks.add_task(
-                mail.send_pending,
-                settings.smtp,
-                request.app.state.sessionmaker,
-                list(request.state.mail),
-            )
-        notified = getattr(request.state, "notified", [])
-        if notified:
-            tasks.add_task(
-                deliver,
-                settings,
-                request.app.state.sessionmaker,
-                request.app.state.templates.env,
-                request.app.state.broker,
-                notified,
-            )
-        if tasks.tasks:
-            response.background = tasks
-        return response
-
-    return endpoint
+    notified = getattr(request.state, "notified", [])
+    if notified:
+        tasks.add_task(
+            deliver,
+            settings,
+            request.app.state.sessionmaker,
+            request.app.state.templates.env,
+            request.app.state.broker,
+            notified,
+        )
+    if tasks.tasks:
+        response.background = tasks
 
 
 def _without_nul(form: FormData) -> FormData:
@@ -257,22 +305,13 @@ def _without_nul(form: FormData) -> FormData:
     )
 
 
-def login_required(handler: Handler) -> Handler:
-    """Send anonymous visitors to sign in, and back here afterwards."""
-
-    @functools.wraps(handler)
-    def wrapper(request: Request) -> Response:
-        if request.state.user is None:
-            target = request.url.path
-            if request.url.query:
-                target += "?" + request.url.query
-            flash(request, i18n.gettext("Please sign in to continue."), "info")
-            return redirect(
-                request, str(request.url_for("signin").include_query_params(next=target))
-            )
-        return handler(request)
-
-    return wrapper
+def _to_sign_in(request: Request) -> Response:
+    """Send a visitor to sign in, and back here afterwards."""
+    target = request.url.path
+    if request.url.query:
+        target += "?" + request.url.query
+    flash(request, i18n.gettext("Please sign in to continue."), "info")
+    return redirect(request, urls.path("signin") + "?" + urlencode({"next": target}))
 
 
 def invitation_from_link(
@@ -312,14 +351,15 @@ def page_number(request: Request) -> int:
     return MAX_PAGE if len(raw) > len(str(MAX_PAGE)) else min(MAX_PAGE, max(1, int(raw)))
 
 
-def like_pattern(text: str) -> str:
-    """A case-insensitive LIKE pattern matching ``text`` literally (escape character: \\)."""
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def safe_next(target: str | None, default: str = "/") -> str:
     """Only ever redirect to a path on this site (no open redirects)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
     return target
+
+
+def route(
+    name: str, endpoint: Callable[[Request], Any], methods: tuple[str, ...] = ("GET",)
+) -> Route:
+    """The route ``name`` (its path from ``proposals.urls.PATHS``) answered by ``endpoint``."""
+    return Route(urls.PATHS[name], endpoint, methods=list(methods), name=name)

@@ -3,49 +3,32 @@
 from __future__ import annotations
 
 from pydantic import Field
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from proposals import mail
+from proposals import mail, urls
 from proposals.calls import library
 from proposals.calls.checks import run_checks
-from proposals.domain import actions, consortium
-from proposals.forms import CleanText, Email, Form, FormErrors, form_dict, form_id, validate
+from proposals.domain import actions, audit, consortium
+from proposals.domain.ideas import get_idea
+from proposals.errors import Denied, Invalid
+from proposals.forms import CleanText, Email, Form, form_id
 from proposals.i18n import get_locale
 from proposals.i18n import gettext as _
-from proposals.models import (
-    Membership,
-    Organisation,
-    Partner,
-    Proposal,
-    ProposalInvitation,
-    StatusChange,
-    User,
-    utcnow,
-)
-from proposals.policy import (
-    can,
-    organisation_ids,
-    proposal_role,
-    require,
-    require_proposal,
-    visible_proposals,
-)
-from proposals.web.ideas import get_idea
+from proposals.models import Proposal, ProposalInvitation, User
+from proposals.policy import can, proposal_role, require
+from proposals.web import targets
 from proposals.web.plumbing import (
+    authorize,
     current_user,
     db,
     flash,
     form,
     invitation_from_link,
-    login_required,
     redirect,
     render,
     render_form,
+    route,
     submitted,
     view,
 )
@@ -69,43 +52,25 @@ class EmailInviteForm(Form):
     role: str = "partner"
 
 
-def _proposal(request: Request, action: str = "view") -> Proposal:
-    proposal = consortium.load_proposal(db(request), request.path_params["pid"])
-    return require_proposal(current_user(request), proposal, action)
-
-
-def _partner(request: Request, proposal: Proposal) -> Partner:
-    partner = next(
-        (p for p in proposal.partners if p.public_id == request.path_params["partner"]), None
-    )
-    if partner is None:
-        raise HTTPException(status_code=404)
-    return partner
-
-
 def _back(request: Request, proposal: Proposal, anchor: str = "") -> Response:
-    return redirect(request, f"/proposals/{proposal.public_id}{anchor}")
+    return redirect(request, urls.link(proposal, anchor))
 
 
-@view
-@login_required
+@view("use_engage")
 def my_proposals(request: Request) -> Response:
-    user = current_user(request)
-    proposals = db(request).scalars(
-        visible_proposals(user)
-        .options(selectinload(Proposal.partners).selectinload(Partner.organisation))
-        .order_by(Proposal.updated_at.desc())
-    )
     workflow = proposal_workflow()
     return render(
         request,
         "proposals/list.html",
-        {"proposals": list(proposals), "labels": workflow.labels, "workflow": workflow},
+        {
+            "proposals": consortium.visible_to(db(request), current_user(request)),
+            "labels": workflow.labels,
+            "workflow": workflow,
+        },
     )
 
 
-@view
-@login_required
+@view("use_engage")
 def new_proposal(request: Request) -> Response:
     user = current_user(request)
     organisations = sorted(
@@ -117,12 +82,12 @@ def new_proposal(request: Request) -> Response:
             _("Create your organisation's profile first: it will lead the proposal."),
             "info",
         )
-        return redirect(request, "/organisations/new")
+        return redirect(request, urls.path("new_organisation"))
     idea = None
     idea_id = request.query_params.get("idea") or str(form(request).get("idea") or "")
     if idea_id:
         idea = get_idea(db(request), idea_id)
-        require(user, "start_proposal", idea)
+        require(user, "start_proposal_from_idea", idea)
     profiles = library.latest(db(request))
     interested = [i.organisation for i in idea.interests] if idea else []
     initial = {
@@ -159,83 +124,56 @@ def new_proposal(request: Request) -> Response:
     )
 
 
-def _page_context(request: Request, proposal: Proposal) -> dict[str, object]:
+@view("view_proposal")
+def show_proposal(request: Request) -> Response:
+    proposal = targets.proposal(request)
     user = current_user(request)
     session = db(request)
     workflow = proposal_workflow(proposal.workflow_version)
-    profile = actions.profile_for(session, proposal)
-    activity = session.scalars(
-        select(StatusChange)
-        .where(StatusChange.proposal_id == proposal.id)
-        .options(selectinload(StatusChange.actor))
-        .order_by(StatusChange.created_at.desc(), StatusChange.id.desc())
-        .limit(ACTIVITY_LIMIT)
+    profile = library.profile_for(session, proposal)
+    inviting = can(user, "invite_partner", proposal)
+    return render(
+        request,
+        "proposals/show.html",
+        {
+            "proposal": proposal,
+            "profile": profile,
+            "locale": get_locale(),
+            "role": proposal_role(user, proposal),
+            # Review rounds fire these two themselves (see proposals/domain/reviews.py).
+            "options": [
+                o
+                for o in actions.options(session, proposal, user)
+                if o.trigger not in ROUND_TRIGGERS
+            ],
+            "workflow": workflow,
+            "phase": workflow.phase_of(proposal.status),
+            "activity": audit.activity(session, proposal.id, ACTIVITY_LIMIT),
+            "invitations": consortium.open_invitations(session, proposal) if inviting else [],
+            "members": consortium.members_by_organisation(session, proposal),
+            "partnership_findings": run_checks(
+                profile, actions.facts_of(proposal), ["partnership"]
+            ),
+            "roles": [("partner", _("Partner")), ("associated", _("Associated partner"))],
+            "values": {"role": "partner"},
+            "errors": {},
+        },
     )
-    invitations = []
-    manager = can(user, "manage_consortium", proposal)
-    if manager:
-        invitations = list(
-            session.scalars(
-                select(ProposalInvitation).where(
-                    ProposalInvitation.proposal_id == proposal.id,
-                    ProposalInvitation.used_at.is_(None),
-                    ProposalInvitation.expires_at > utcnow(),
-                )
-            )
-        )
-    members: dict[int, list[User]] = {}
-    mine = organisation_ids(user)
-    for membership in session.scalars(
-        select(Membership)
-        .where(Membership.organisation_id.in_([p.organisation_id for p in proposal.partners]))
-        .options(selectinload(Membership.user))
-    ):
-        members.setdefault(membership.organisation_id, []).append(membership.user)
-    findings = run_checks(profile, actions.facts_of(proposal), ["partnership"])
-    return {
-        "proposal": proposal,
-        "profile": profile,
-        "locale": get_locale(),
-        "role": proposal_role(user, proposal),
-        "manager": manager,
-        # Review rounds fire these two themselves (see proposals/reviews.py).
-        "options": [
-            o for o in actions.options(session, proposal, user) if o.trigger not in ROUND_TRIGGERS
-        ],
-        "workflow": workflow,
-        "phase": workflow.phase_of(proposal.status),
-        "activity": list(activity),
-        "invitations": invitations,
-        "members": members,
-        "my_organisations": mine,
-        "partnership_findings": findings,
-        "roles": [("partner", _("Partner")), ("associated", _("Associated partner"))],
-        "values": {"role": "partner"},
-        "errors": {},
-    }
 
 
-@view
-@login_required
-def show_proposal(request: Request) -> Response:
-    proposal = _proposal(request)
-    return render(request, "proposals/show.html", _page_context(request, proposal))
-
-
-@view
-@login_required
+@view("fire_transition")
 def transition(request: Request) -> Response:
-    proposal = _proposal(request)
+    proposal = targets.proposal(request)
     user = current_user(request)
     trigger = str(form(request).get("trigger") or "")
     expected = str(form(request).get("state") or "")
     workflow = proposal_workflow(proposal.workflow_version)
     if trigger not in workflow.triggers:
-        raise HTTPException(status_code=400)
+        raise Invalid(_("This step does not exist. Reload the page and try again."))
     if trigger == "submit":  # the submission needs its date and the funder's reference
-        return redirect(request, f"/proposals/{proposal.public_id}/final#submission")
+        return redirect(request, urls.path("final", pid=proposal.public_id) + "#submission")
     if trigger in ROUND_TRIGGERS:
-        return redirect(request, f"/proposals/{proposal.public_id}/reviews")
+        return redirect(request, urls.path("reviews", pid=proposal.public_id))
     try:
         change = actions.fire(db(request), proposal, user, trigger, expected)
     except WrongState:
@@ -248,7 +186,7 @@ def transition(request: Request) -> Response:
             "error",
         )
     except NotYourRole:
-        raise HTTPException(status_code=403) from None
+        raise Denied(403, _("Only the coordinator can take this step.")) from None
     except Refused as exc:
         flash(request, _("Not yet: %(reasons)s", reasons=" ".join(exc.reasons)), "error")
     else:
@@ -259,53 +197,59 @@ def transition(request: Request) -> Response:
     return _back(request, proposal)
 
 
-@view
-@login_required
-def invite_partner(request: Request) -> Response:
-    """Invite an existing organisation (from the proposal page or the partner directory)."""
-    user = current_user(request)
-    public_id = request.path_params.get("pid") or str(form(request).get("proposal") or "")
-    proposal = require_proposal(
-        user, consortium.load_proposal(db(request), public_id), "manage_consortium"
-    )
-    organisation = db(request).scalar(
-        select(Organisation).where(
-            Organisation.public_id == str(form(request).get("organisation") or "")
-        )
+def _invite(request: Request, proposal: Proposal) -> Response:
+    organisation = consortium.find_organisation(
+        db(request), str(form(request).get("organisation") or "")
     )
     if organisation is None:
         flash(request, _("Choose an organisation from the directory."), "error")
-        return _back(request, proposal, "#consortium")
+        return _back(request, proposal, "consortium")
     try:
         consortium.invite_organisation(
-            db(request), user, proposal, organisation, str(form(request).get("role") or "partner")
+            db(request),
+            current_user(request),
+            proposal,
+            organisation,
+            str(form(request).get("role") or "partner"),
         )
     except consortium.ConsortiumError as exc:
         flash(request, str(exc), "error")
     else:
         flash(request, _("%(name)s is invited.", name=organisation.name))
-    return _back(request, proposal, "#consortium")
+    return _back(request, proposal, "consortium")
 
 
-@view
-@login_required
+@view("invite_partner")
+def invite_partner(request: Request) -> Response:
+    """Invite an existing organisation from the proposal page."""
+    return _invite(request, targets.proposal(request))
+
+
+@view("invite_partner")
+def invite_from_directory(request: Request) -> Response:
+    """Invite an existing organisation from the partner directory (the proposal in the form)."""
+    pid = str(form(request).get("proposal") or "")
+    return _invite(request, targets.proposal(request, pid=pid))
+
+
+@view("invite_partner")
 def invite_email(request: Request) -> Response:
-    proposal = _proposal(request, "manage_consortium")
+    proposal = targets.proposal(request)
     user = current_user(request)
     settings = request.app.state.settings
+    _values, errors, data = submitted(request, EmailInviteForm)
+    if data is None:
+        flash(request, next(iter(errors.values())), "error")
+        return _back(request, proposal, "consortium")
     try:
-        data = validate(EmailInviteForm, form_dict(form(request)))
         invitation = consortium.invite_by_email(
             db(request), user, proposal, data.email, data.role, settings.invitation_days
         )
-    except FormErrors as exc:
-        flash(request, next(iter(exc.errors.values())), "error")
-        return _back(request, proposal, "#consortium")
     except consortium.ConsortiumError as exc:
         flash(request, str(exc), "error")
-        return _back(request, proposal, "#consortium")
+        return _back(request, proposal, "consortium")
     token = request.app.state.tokens.make("proposal-invite", invitation.public_id)
-    link = settings.base_url + str(request.app.url_path_for("proposal_invitation", token=token))
+    link = settings.base_url + urls.path("proposal_invitation", token=token)
     lead = consortium.lead_of(proposal)
     body = request.app.state.templates.get_template("mail/proposal_invitation.txt").render(
         proposal=proposal,
@@ -321,158 +265,190 @@ def invite_email(request: Request) -> Response:
     )
     mail.queue(db(request), data.email, subject, body, "proposal-invitation")
     flash(request, _("We have sent an invitation to %(email)s.", email=data.email))
-    return _back(request, proposal, "#consortium")
+    return _back(request, proposal, "consortium")
 
 
-@view
-@login_required
-def my_invitations(request: Request) -> Response:
-    user = current_user(request)
-    pending = db(request).scalars(
-        select(Partner)
-        .where(
-            Partner.status == "invited",
-            Partner.organisation_id.in_(organisation_ids(user) or {-1}),
-        )
-        .options(
-            selectinload(Partner.organisation),
-            selectinload(Partner.proposal)
-            .selectinload(Proposal.partners)
-            .selectinload(Partner.organisation),
-        )
-        .order_by(Partner.created_at.desc())
+@view("invite_partner")
+def revoke_invitation(request: Request) -> Response:
+    proposal = targets.proposal(request)
+    consortium.revoke_invitation(
+        db(request), current_user(request), proposal, request.path_params["inv"]
     )
-    return render(request, "proposals/invitations.html", {"pending": list(pending)})
+    flash(request, _("The invitation is withdrawn: its link no longer works."))
+    return _back(request, proposal, "consortium")
 
 
-def _answer(request: Request, proposal: Proposal, partner: Partner, accept: bool) -> Response:
-    """Accept or decline for one's organisation; a second press is told it was answered."""
-    user = current_user(request)
-    if partner.organisation_id not in organisation_ids(user):
-        raise HTTPException(status_code=403)
-    if partner.status != "invited" or not consortium.answer(db(request), user, partner, accept):
-        flash(request, _("This invitation has already been answered."), "info")
-    elif accept:
-        flash(request, _("Welcome to the consortium of %(title)s.", title=proposal.title))
-        return _back(request, proposal)
-    else:
-        flash(request, _("You declined the invitation."))
-    return redirect(request, "/invitations")
+@view("use_engage")
+def my_invitations(request: Request) -> Response:
+    pending = consortium.pending_invitations(db(request), current_user(request))
+    return render(request, "proposals/invitations.html", {"pending": pending})
 
 
-@view
-def proposal_invitation(request: Request) -> Response:
+def _invitation(request: Request) -> ProposalInvitation:
     invitation, problem = invitation_from_link(request, "proposal-invite", ProposalInvitation)
-    if problem:
-        return render(request, "proposals/join.html", {"problem": problem}, status_code=400)
+    if problem or invitation is None:
+        raise Invalid(problem or "")
+    return invitation
+
+
+def _join_page(
+    request: Request, invitation: ProposalInvitation, errors: dict[str, str] | None = None
+) -> Response:
     user = current_user(request)
     organisations = sorted(
         (m.organisation for m in user.memberships) if user else [], key=lambda o: o.name
     )
-    errors: dict[str, str] = {}
-    if request.method == "POST" and user is not None:
-        if form(request).get("answer") == "decline":
-            invitation.used_at = utcnow()
-            actions.record(db(request), invitation.proposal, user, "partner_declined", user.email)
-            flash(request, _("You declined the invitation."))
-            return redirect(request, "/")
-        chosen = next(
-            (o for o in organisations if o.public_id == form(request).get("organisation")), None
-        )
-        try:
-            if chosen is None:
-                raise consortium.ConsortiumError(_("Choose one of your organisations."))
-            consortium.join_by_invitation(db(request), user, invitation, chosen)
-        except consortium.ConsortiumError as exc:
-            errors = {"organisation": str(exc)}
-        else:
-            flash(
-                request,
-                _("Welcome to the consortium of %(title)s.", title=invitation.proposal.title),
-            )
-            return _back(request, invitation.proposal)
-    lead = consortium.lead_of(consortium.load_proposal(db(request), invitation.proposal.public_id))
+    proposal = consortium.load_proposal(db(request), invitation.proposal.public_id)
     return render(
         request,
         "proposals/join.html",
         {
             "problem": None,
             "invitation": invitation,
-            "lead": lead.organisation,
+            "lead": consortium.lead_of(proposal).organisation,
             "organisations": [(o.public_id, o.name) for o in organisations],
+            "addressee": can(user, "join_by_link", invitation),
             "values": {},
-            "errors": errors,
+            "errors": errors or {},
             "next": request.url.path,
         },
         status_code=422 if errors else 200,
     )
 
 
-@view
-@login_required
-def partner_action(request: Request) -> Response:
-    user = current_user(request)
-    proposal = consortium.load_proposal(db(request), request.path_params["pid"])
-    if proposal is None or proposal_role(user, proposal) is None:
-        raise HTTPException(status_code=404)
-    partner = _partner(request, proposal)
-    action = request.path_params["action"]
-    if action in ("accept", "decline"):
-        return _answer(request, proposal, partner, action == "accept")
-    require_proposal(user, proposal)
+@view("public")
+def proposal_invitation_page(request: Request) -> Response:
+    """The page an e-mailed invitation opens: the project, and how to answer."""
     try:
-        if action == "lead":
-            require(user, "manage_consortium", proposal)
-            consortium.hand_over_lead(db(request), user, proposal, partner)
-            flash(request, _("%(name)s is now the lead partner.", name=partner.organisation.name))
-        elif action == "withdraw":
-            require(user, "withdraw", partner)
-            consortium.withdraw_partner(db(request), user, partner)
-            flash(request, _("%(name)s has left the consortium.", name=partner.organisation.name))
-        elif action == "contact":
-            require(user, "set_contact", partner)
-            contact = db(request).scalar(
-                select(User).where(User.id == (form_id(form(request).get("contact")) or -1))
-            )
-            if contact is None:
-                raise consortium.ConsortiumError(_("Choose one of the options."))
-            consortium.set_contact(db(request), user, partner, contact)
-            flash(
-                request,
-                _(
-                    "%(name)s is the contact person of %(org)s.",
-                    name=contact.name,
-                    org=partner.organisation.name,
-                ),
-            )
-        else:
-            raise HTTPException(status_code=404)
+        invitation = _invitation(request)
+    except Invalid as exc:
+        return render(request, "proposals/join.html", {"problem": exc.message}, status_code=400)
+    return _join_page(request, invitation)
+
+
+@view("join_by_link")
+def answer_proposal_invitation(request: Request) -> Response:
+    """The invited person accepts for one of their organisations, or declines."""
+    invitation = _invitation(request)
+    authorize(request, invitation)
+    user = current_user(request)
+    if form(request).get("answer") == "decline":
+        consortium.decline_by_invitation(db(request), user, invitation)
+        flash(request, _("You declined the invitation."))
+        return redirect(request, urls.path("home"))
+    chosen = next(
+        (
+            m.organisation
+            for m in user.memberships
+            if m.organisation.public_id == form(request).get("organisation")
+        ),
+        None,
+    )
+    try:
+        if chosen is None:
+            raise consortium.ConsortiumError(_("Choose one of your organisations."))
+        consortium.join_by_invitation(db(request), user, invitation, chosen)
+    except consortium.ConsortiumError as exc:
+        return _join_page(request, invitation, {"organisation": str(exc)})
+    flash(request, _("Welcome to the consortium of %(title)s.", title=invitation.proposal.title))
+    return _back(request, invitation.proposal)
+
+
+def _answer(request: Request, accept: bool) -> Response:
+    """Accept or decline for one's organisation; a second press is told it was answered."""
+    proposal = targets.proposal(request)
+    partner = targets.partner(request, proposal)
+    if not consortium.answer(db(request), current_user(request), partner, accept):
+        flash(request, _("This invitation has already been answered."), "info")
+    elif accept:
+        flash(request, _("Welcome to the consortium of %(title)s.", title=proposal.title))
+        return _back(request, proposal)
+    else:
+        flash(request, _("You declined the invitation."))
+    return redirect(request, urls.path("invitations"))
+
+
+@view("answer_invitation")
+def accept_partnership(request: Request) -> Response:
+    return _answer(request, True)
+
+
+@view("answer_invitation")
+def decline_partnership(request: Request) -> Response:
+    return _answer(request, False)
+
+
+def _after_partner_change(request: Request, proposal: Proposal) -> Response:
+    if not can(current_user(request), "view_proposal", proposal):  # e.g. one's own just left
+        return redirect(request, urls.path("proposals"))
+    return _back(request, proposal, "consortium")
+
+
+@view("hand_over_lead")
+def hand_over_lead(request: Request) -> Response:
+    proposal = targets.proposal(request)
+    partner = targets.partner(request, proposal)
+    try:
+        consortium.hand_over_lead(db(request), current_user(request), proposal, partner)
     except consortium.ConsortiumError as exc:
         flash(request, str(exc), "error")
-    if not can(user, "view", proposal):  # e.g. one's own organisation just withdrew
-        return redirect(request, "/proposals")
-    return _back(request, proposal, "#consortium")
+    else:
+        flash(request, _("%(name)s is now the lead partner.", name=partner.organisation.name))
+    return _after_partner_change(request, proposal)
+
+
+@view("withdraw_partner")
+def withdraw_partner(request: Request) -> Response:
+    proposal = targets.proposal(request)
+    partner = targets.partner(request, proposal)
+    try:
+        consortium.withdraw_partner(db(request), current_user(request), partner)
+    except consortium.ConsortiumError as exc:
+        flash(request, str(exc), "error")
+    else:
+        flash(request, _("%(name)s has left the consortium.", name=partner.organisation.name))
+    return _after_partner_change(request, proposal)
+
+
+@view("set_contact")
+def set_contact(request: Request) -> Response:
+    proposal = targets.proposal(request)
+    partner = targets.partner(request, proposal)
+    contact_id = form_id(form(request).get("contact"))
+    contact = db(request).get(User, contact_id) if contact_id is not None else None
+    try:
+        if contact is None:
+            raise consortium.ConsortiumError(_("Choose one of the options."))
+        consortium.set_contact(db(request), current_user(request), partner, contact)
+    except consortium.ConsortiumError as exc:
+        flash(request, str(exc), "error")
+    else:
+        flash(
+            request,
+            _(
+                "%(name)s is the contact person of %(org)s.",
+                name=contact.name,
+                org=partner.organisation.name,
+            ),
+        )
+    return _after_partner_change(request, proposal)
 
 
 routes = [
-    Route("/proposals", my_proposals, name="proposals"),
-    Route("/proposals/new", new_proposal, methods=["GET", "POST"], name="new_proposal"),
-    Route(
-        "/proposals/join/{token}",
-        proposal_invitation,
-        methods=["GET", "POST"],
-        name="proposal_invitation",
-    ),
-    Route("/proposals/invite", invite_partner, methods=["POST"], name="invite_from_directory"),
-    Route("/proposals/{pid}", show_proposal, name="proposal"),
-    Route("/proposals/{pid}/transition", transition, methods=["POST"], name="transition"),
-    Route("/proposals/{pid}/partners", invite_partner, methods=["POST"], name="invite_partner"),
-    Route("/proposals/{pid}/invitations", invite_email, methods=["POST"], name="invite_email"),
-    Route(
-        "/proposals/{pid}/partners/{partner}/{action}",
-        partner_action,
-        methods=["POST"],
-        name="partner_action",
-    ),
-    Route("/invitations", my_invitations, name="invitations"),
+    route("proposals", my_proposals),
+    route("new_proposal", new_proposal, ("GET", "POST")),
+    route("proposal_invitation", proposal_invitation_page),
+    route("proposal_invitation", answer_proposal_invitation, ("POST",)),
+    route("invite_from_directory", invite_from_directory, ("POST",)),
+    route("proposal", show_proposal),
+    route("transition", transition, ("POST",)),
+    route("invite_partner", invite_partner, ("POST",)),
+    route("invite_email", invite_email, ("POST",)),
+    route("revoke_invitation", revoke_invitation, ("POST",)),
+    route("partner_accept", accept_partnership, ("POST",)),
+    route("partner_decline", decline_partnership, ("POST",)),
+    route("partner_lead", hand_over_lead, ("POST",)),
+    route("partner_withdraw", withdraw_partner, ("POST",)),
+    route("partner_contact", set_contact, ("POST",)),
+    route("invitations", my_invitations),
 ]

@@ -4,31 +4,33 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from proposals import mail
-from proposals.domain import accounts, actions, consortium, reviews
-from proposals.forms import CleanText, Email, Form, FormErrors, form_dict, form_id, validate
+from proposals import mail, urls
+from proposals.calls import library
+from proposals.domain import accounts, consortium, reviews
+from proposals.errors import NotFound
+from proposals.forms import CleanText, Email, Form, form_id
 from proposals.i18n import get_locale
 from proposals.i18n import gettext as _
 from proposals.models import Proposal, ReviewRound, SectionVerdict, User
-from proposals.policy import can, proposal_role, require, require_proposal
+from proposals.policy import can
 from proposals.text import render_html
+from proposals.web import targets
 from proposals.web.plumbing import (
     current_user,
     db,
     flash,
     form,
-    login_required,
     redirect,
     render,
     render_form,
+    route,
+    submitted,
     view,
 )
 from workflow import WorkflowError, section_workflow
@@ -39,6 +41,11 @@ class RequestForm(Form):
     sections: list[str] = Field(default_factory=list, max_length=200)
     due_date: date | None = None
     note: CleanText = Field(default="", max_length=reviews.MAX_NOTE)
+
+    @field_validator("due_date", mode="before")
+    @classmethod
+    def _no_date(cls, value: object) -> object:
+        return None if value == "" else value
 
 
 class VerdictForm(Form):
@@ -52,27 +59,23 @@ class MentorForm(Form):
 
 
 def _proposal(request: Request, with_sections: bool = True) -> Proposal:
-    proposal = consortium.load_proposal(
-        db(request), request.path_params["pid"], with_sections=with_sections
-    )
-    return require_proposal(current_user(request), proposal)
+    return targets.proposal(request, sections=with_sections)
 
 
-def _url(proposal: Proposal, tail: str = "") -> str:
-    return f"/proposals/{proposal.public_id}/reviews{tail}"
+def _url(proposal: Proposal) -> str:
+    return urls.path("reviews", pid=proposal.public_id)
 
 
 def _criteria(request: Request, proposal: Proposal) -> list:  # type: ignore[type-arg]
-    return list(actions.profile_for(db(request), proposal).award_criteria)
+    return list(library.profile_for(db(request), proposal).award_criteria)
 
 
-@view
-@login_required
+@view("view_proposal")
 def overview(request: Request) -> Response:
     """The proposal's mentors and review rounds (open ones first, then their summaries)."""
     proposal = _proposal(request, with_sections=False)
     user = current_user(request)
-    manager = can(user, "manage_consortium", proposal)
+    manager = can(user, "add_mentor", proposal)
     return render(
         request,
         "reviews/overview.html",
@@ -88,19 +91,16 @@ def overview(request: Request) -> Response:
             if manager
             else [],
             "manager": manager,
-            "may_request": can(user, "request_review", proposal)
-            and reviews.actions_phase(proposal) == "drafting",
+            "may_request": can(user, "request_review", proposal),
         },
     )
 
 
-@view
-@login_required
+@view("add_mentor")
 def add_mentor(request: Request) -> Response:
     """The coordinator asks a mentor of a support institute to follow the proposal."""
     proposal = _proposal(request, with_sections=False)
     user = current_user(request)
-    require(user, "manage_consortium", proposal)
     mentor_id = form_id(form(request).get("mentor"))
     mentor = db(request).get(User, mentor_id) if mentor_id is not None else None
     try:
@@ -114,13 +114,11 @@ def add_mentor(request: Request) -> Response:
     return redirect(request, _url(proposal))
 
 
-@view
-@login_required
+@view("request_review")
 def new_round(request: Request) -> Response:
     """ "Request review": choose sections (ready ones by default), the mentor, a due date."""
     proposal = _proposal(request)
     user = current_user(request)
-    require(user, "request_review", proposal)
     session = db(request)
     busy = reviews.busy_sections(session, proposal)
     mentors = reviews.mentors_of(proposal)
@@ -128,34 +126,26 @@ def new_round(request: Request) -> Response:
         "sections": [s.key for s in reviews.default_sections(proposal, busy)],
         "mentor": str(mentors[0].id) if mentors else "",
     }
-    values, errors = dict(initial), {}
-    if request.method == "POST":
-        values = form_dict(form(request), lists=("sections",))
+    values, errors, data = submitted(request, RequestForm, initial=initial, lists=("sections",))
+    if data is not None:
+        chosen = [s for s in proposal.sections if s.key in data.sections]
+        mentor = next((m for m in mentors if str(m.id) == data.mentor), None)
         try:
-            data = validate(
-                RequestForm, {**values, "due_date": str(values.get("due_date") or "") or None}
+            if mentor is None:
+                raise reviews.ReviewError(_("Choose one of the options."))
+            round_ = reviews.request_review(
+                session, user, proposal, chosen, mentor, data.due_date, data.note
             )
-        except FormErrors as exc:
-            errors = exc.errors
+        except reviews.ReviewError as exc:
+            errors = {"__all__": str(exc)}
+        except WorkflowError:
+            errors = {"__all__": _("Someone else changed this proposal a moment ago.")}
         else:
-            chosen = [s for s in proposal.sections if s.key in data.sections]
-            mentor = next((m for m in mentors if str(m.id) == data.mentor), None)
-            try:
-                if mentor is None:
-                    raise reviews.ReviewError(_("Choose one of the options."))
-                round_ = reviews.request_review(
-                    session, user, proposal, chosen, mentor, data.due_date, data.note
-                )
-            except reviews.ReviewError as exc:
-                errors = {"__all__": str(exc)}
-            except WorkflowError:
-                errors = {"__all__": _("Someone else changed this proposal a moment ago.")}
-            else:
-                flash(
-                    request,
-                    _("%(name)s is asked to review the chosen sections.", name=mentor.name),
-                )
-                return redirect(request, reviews.round_url(round_, proposal))
+            flash(
+                request,
+                _("%(name)s is asked to review the chosen sections.", name=mentor.name),
+            )
+            return redirect(request, reviews.round_url(round_, proposal))
     return render_form(
         request,
         "reviews/new.html",
@@ -181,9 +171,7 @@ def _round(request: Request, proposal: Proposal) -> ReviewRound:
             selectinload(ReviewRound.verdicts).selectinload(SectionVerdict.decided_by),
         )
     )
-    if round_ is None:
-        raise HTTPException(status_code=404)
-    return round_
+    return targets.review_round(request, proposal, round_)
 
 
 def _round_page(
@@ -208,10 +196,8 @@ def _round_page(
             "items": items,
             "criteria": reviews.scores_context(criteria, get_locale()),
             "totals": reviews.totals(round_, criteria),
-            "may_cancel": round_.status == "open" and can(user, "request_review", proposal),
-            "may_judge": round_.status == "open"
-            and proposal_role(user, proposal) == "mentor"
-            and can(user, "give_verdict", proposal),
+            "may_cancel": round_.status == "open" and can(user, "cancel_review", round_),
+            "may_judge": round_.status == "open" and can(user, "give_verdict", round_),
             "labels": section_workflow().labels,
             "item_errors": errors or {},
             "item_values": values or {},
@@ -220,20 +206,17 @@ def _round_page(
     )
 
 
-@view
-@login_required
+@view("view_proposal")
 def show_round(request: Request) -> Response:
     proposal = _proposal(request)
     return _round_page(request, proposal, _round(request, proposal))
 
 
-@view
-@login_required
+@view("cancel_review")
 def cancel_round(request: Request) -> Response:
     """The coordinator withdraws an open round (a mentor who cannot answer, a wrong choice)."""
     proposal = _proposal(request)
     user = current_user(request)
-    require(user, "request_review", proposal)
     round_ = _round(request, proposal)
     try:
         reviews.cancel_round(db(request), user, round_)
@@ -246,30 +229,21 @@ def cancel_round(request: Request) -> Response:
     return redirect(request, reviews.round_url(round_, proposal))
 
 
-@view
-@login_required
+@view("give_verdict")
 def verdict(request: Request) -> Response:
     """The mentor approves a section or requests changes, with a comment and optional scores."""
     proposal = _proposal(request)
     user = current_user(request)
-    if proposal_role(user, proposal) != "mentor":
-        raise HTTPException(status_code=403)
-    require(user, "give_verdict", proposal)
     round_ = _round(request, proposal)
     key = request.path_params["key"]
     item = next((v for v in round_.verdicts if v.section.key == key), None)
     if item is None:
-        raise HTTPException(status_code=404)
-    values = form_dict(form(request))
+        raise NotFound()
+    values, form_errors, data = submitted(request, VerdictForm)
     criteria = _criteria(request, proposal)
     raw_scores = {c.key: str(values.get(f"score-{c.key}") or "") for c in criteria}
     scores, score_errors = reviews.check_scores(raw_scores, criteria)
-    errors: dict[str, str] = {f"score-{k}": v for k, v in score_errors.items()}
-    data = None
-    try:
-        data = validate(VerdictForm, values)
-    except FormErrors as exc:
-        errors |= exc.errors
+    errors: dict[str, str] = {f"score-{k}": v for k, v in score_errors.items()} | form_errors
     if data is not None and data.verdict == "changes_requested" and not data.comment:
         errors["comment"] = _("Say what should change, so the writers know.")
     if errors or data is None:
@@ -291,8 +265,7 @@ def verdict(request: Request) -> Response:
     return redirect(request, reviews.round_url(round_, proposal) + f"#s-{key}")
 
 
-@view
-@login_required
+@view("use_engage")
 def review_queue(request: Request) -> Response:
     """A mentor's page across all their consortia: what waits for them, most urgent first."""
     user = current_user(request)
@@ -308,12 +281,10 @@ def review_queue(request: Request) -> Response:
     )
 
 
-@view
-@login_required
+@view("admin")
 def admin_mentors(request: Request) -> Response:
     """Admins create or invite mentor accounts and assign mentors to proposals."""
     user = current_user(request)
-    require(user, "admin", None)
     session = db(request)
     values, errors = {}, {}
     if request.method == "POST" and form(request).get("action") == "assign":
@@ -331,14 +302,10 @@ def admin_mentors(request: Request) -> Response:
             flash(request, str(exc), "error")
         else:
             flash(request, _("%(name)s now mentors this proposal.", name=mentor.name))
-        return redirect(request, "/admin/mentors")
+        return redirect(request, urls.path("admin_mentors"))
     if request.method == "POST":
-        values = form_dict(form(request))
-        try:
-            data = validate(MentorForm, values)
-        except FormErrors as exc:
-            errors = exc.errors
-        else:
+        values, errors, data = submitted(request, MentorForm)
+        if data is not None:
             existing = accounts.find_user(session, data.email)
             if existing is not None:
                 existing.is_mentor = True
@@ -346,7 +313,7 @@ def admin_mentors(request: Request) -> Response:
             else:
                 _invite_mentor(request, data.name, data.email)
                 flash(request, _("We have sent an invitation to %(email)s.", email=data.email))
-            return redirect(request, "/admin/mentors")
+            return redirect(request, urls.path("admin_mentors"))
     proposals = session.scalars(select(Proposal).order_by(Proposal.title)).all()
     return render_form(
         request,
@@ -366,7 +333,7 @@ def _invite_mentor(request: Request, name: str, email: str) -> None:
     session.flush()
     settings = request.app.state.settings
     token = request.app.state.tokens.make("reset", accounts.reset_payload(user))
-    link = settings.base_url + str(request.app.url_path_for("reset_password", token=token))
+    link = settings.base_url + urls.path("reset_password", token=token)
     body = request.app.state.templates.get_template("mail/mentor_invitation.txt").render(
         user=user, inviter=current_user(request), link=link, hours=settings.password_reset_hours
     )
@@ -376,12 +343,12 @@ def _invite_mentor(request: Request, name: str, email: str) -> None:
 
 
 routes = [
-    Route("/reviews", review_queue, name="review_queue"),
-    Route("/admin/mentors", admin_mentors, methods=["GET", "POST"], name="admin_mentors"),
-    Route("/proposals/{pid}/reviews", overview, name="reviews"),
-    Route("/proposals/{pid}/reviews/new", new_round, methods=["GET", "POST"], name="new_round"),
-    Route("/proposals/{pid}/mentors", add_mentor, methods=["POST"]),
-    Route("/proposals/{pid}/reviews/{rid}", show_round, name="review_round"),
-    Route("/proposals/{pid}/reviews/{rid}/sections/{key}", verdict, methods=["POST"]),
-    Route("/proposals/{pid}/reviews/{rid}/cancel", cancel_round, methods=["POST"]),
+    route("review_queue", review_queue),
+    route("admin_mentors", admin_mentors, ("GET", "POST")),
+    route("reviews", overview),
+    route("new_round", new_round, ("GET", "POST")),
+    route("add_mentor", add_mentor, ("POST",)),
+    route("review_round", show_round),
+    route("verdict", verdict, ("POST",)),
+    route("cancel_round", cancel_round, ("POST",)),
 ]

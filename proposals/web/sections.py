@@ -16,23 +16,25 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from proposals import live
-from proposals.domain import comments, consortium, reviews, sections
-from proposals.forms import CleanText, Form, FormErrors, form_dict, form_id, validate
+from proposals import live, urls
+from proposals.domain import comments, reviews, sections
+from proposals.errors import NotFound
+from proposals.forms import CleanText, Form, form_id
 from proposals.i18n import gettext as _
 from proposals.models import Comment, Membership, Proposal, Revision, Section, User
-from proposals.policy import can, proposal_role, require, require_proposal
+from proposals.policy import can, proposal_role
 from proposals.text import count_characters, render_html
+from proposals.web import targets
 from proposals.web.plumbing import (
     current_user,
     db,
     flash,
     form,
-    login_required,
     redirect,
     render,
+    route,
+    submitted,
     view,
 )
 from workflow import WorkflowError, section_workflow
@@ -43,34 +45,16 @@ WRITER_TRIGGERS = ("mark_ready", "reopen")
 
 
 def _proposal(request: Request) -> Proposal:
-    proposal = consortium.load_proposal(db(request), request.path_params["pid"], with_sections=True)
-    proposal = require_proposal(current_user(request), proposal)
-    if not proposal.sections:  # proposals started before sections existed
-        sections.create_sections(proposal, _profile(request, proposal))
-        db(request).flush()
-    return proposal
-
-
-def _profile(request: Request, proposal: Proposal):  # type: ignore[no-untyped-def]
-    from proposals.domain.actions import profile_for
-
-    return profile_for(db(request), proposal)
-
-
-def _section(request: Request, proposal: Proposal) -> Section:
-    section = next((s for s in proposal.sections if s.key == request.path_params["key"]), None)
-    if section is None:
-        raise HTTPException(status_code=404)
-    return section
+    return targets.proposal(request, sections=True)
 
 
 def _url(proposal: Proposal, section: Section | None = None, tail: str = "") -> str:
-    base = f"/proposals/{proposal.public_id}/sections"
-    return f"{base}/{section.key}{tail}" if section else base
+    if section is None:
+        return urls.path("sections", pid=proposal.public_id)
+    return urls.link(section) + tail
 
 
-@view
-@login_required
+@view("view_proposal")
 def dashboard(request: Request) -> Response:
     proposal = _proposal(request)
     user = current_user(request)
@@ -94,7 +78,7 @@ def dashboard(request: Request) -> Response:
             "total": len(proposal.sections),
             "partners": active,
             "members": members,
-            "can_assign": can(user, "assign", proposal.sections[0]) if proposal.sections else False,
+            "can_assign": can(user, "manage_sections", proposal),
             "labels": section_workflow().labels,
             "today": date.today(),
         },
@@ -110,13 +94,11 @@ def _parse_date(value: str) -> date | None:
         raise HTTPException(status_code=400) from None
 
 
-@view
-@login_required
+@view("assign_section")
 def assign(request: Request) -> Response:
     proposal = _proposal(request)
-    section = _section(request, proposal)
+    section = targets.section(request, proposal)
     user = current_user(request)
-    require(user, "assign", section)
     data = form(request)
     partner = next(
         (
@@ -144,30 +126,30 @@ def assign(request: Request) -> Response:
     return redirect(request, _url(proposal))
 
 
-@view
-@login_required
+@view("view_proposal")
 def editor(request: Request) -> Response:
     proposal = _proposal(request)
-    section = _section(request, proposal)
+    section = targets.section(request, proposal)
     user = current_user(request)
     workflow = section_workflow()
+    may_edit = can(user, "edit_text", section)
     options = []
-    if can(user, "edit_text", section):
-        options = sections.options(section, _role(user, section), WRITER_TRIGGERS)
+    if may_edit:
+        options = sections.options(section, _role(user, proposal), WRITER_TRIGGERS)
     return render(
         request,
         "sections/edit.html",
         {
             "proposal": proposal,
             "section": section,
-            "can_edit": can(user, "edit_text", section),
+            "can_edit": may_edit,
             "count": count_characters(section.text),
             "preview": render_html(section.text),
             "labels": workflow.labels,
             "options": options,
             "threads": comments.threads(db(request), section),
             "verdicts": reviews.latest_verdicts(db(request), section),
-            "can_comment": comments.may_comment(user, proposal),
+            "can_comment": can(user, "comment", section),
             "people": [p.name for p in comments.participants(db(request), proposal)],
             "values": {},
             "errors": {},
@@ -175,19 +157,17 @@ def editor(request: Request) -> Response:
     )
 
 
-def _role(user: User, section: Section) -> str:
+def _role(user: User, proposal: Proposal) -> str:
     """The role a section's writer acts in: the coordinator, or a writer of its partner."""
-    return "coordinator" if can(user, "assign", section) else "writer"
+    return "coordinator" if proposal_role(user, proposal) == "coordinator" else "writer"
 
 
-@view
-@login_required
+@view("edit_text")
 def save(request: Request) -> Response:
     """Autosave (JSON for the editor's script) and the plain "Save" button (a redirect)."""
     proposal = _proposal(request)
-    section = _section(request, proposal)
+    section = targets.section(request, proposal)
     user = current_user(request)
-    require(user, "edit_text", section)
     data = form(request)
     wants_json = "application/json" in request.headers.get("accept", "")
     base = form_id(data.get("base"))
@@ -229,7 +209,11 @@ def save(request: Request) -> Response:
             ),
             "error",
         )
-        return redirect(request, _url(proposal, section, f"/history?a={result.number}"))
+        return redirect(
+            request,
+            urls.path("section_history", pid=proposal.public_id, key=section.key)
+            + f"?a={result.number}",
+        )
     flash(request, _("Saved."))
     return redirect(request, _url(proposal, section))
 
@@ -243,14 +227,12 @@ def _refusal(
     return redirect(request, _url(proposal, section))
 
 
-@view
-@login_required
+@view("edit_text")
 def state(request: Request) -> Response:
     proposal = _proposal(request)
-    section = _section(request, proposal)
+    section = targets.section(request, proposal)
     user = current_user(request)
-    require(user, "edit_text", section)
-    role = _role(user, section)
+    role = _role(user, proposal)
     trigger = str(form(request).get("trigger") or "")
     if trigger not in WRITER_TRIGGERS or form(request).get("state") != section.status:
         flash(
@@ -278,11 +260,10 @@ def word_diff(old: str, new: str) -> list[tuple[str, str]]:
     return out
 
 
-@view
-@login_required
+@view("view_proposal")
 def history(request: Request) -> Response:
     proposal = _proposal(request)
-    section = _section(request, proposal)
+    section = targets.section(request, proposal)
     revisions = list(
         db(request).scalars(
             select(Revision)
@@ -319,13 +300,11 @@ def _number(raw: str | None, known: dict[int, Revision]) -> int | None:
     return number if number in known else None
 
 
-@view
-@login_required
+@view("edit_text")
 def restore(request: Request) -> Response:
     proposal = _proposal(request)
-    section = _section(request, proposal)
+    section = targets.section(request, proposal)
     user = current_user(request)
-    require(user, "edit_text", section)
     number = form_id(form(request).get("number"))
     revision = (
         db(request).scalar(
@@ -335,7 +314,7 @@ def restore(request: Request) -> Response:
         else None
     )
     if revision is None:
-        raise HTTPException(status_code=404)
+        raise NotFound()
     db(request).commit()  # release the request's connection first (see save)
     result = sections.save(
         request.app.state.sessionmaker,
@@ -359,19 +338,15 @@ class CommentForm(Form):
     parent: str = Field(default="", max_length=40)
 
 
-@view
-@login_required
+@view("comment")
 def comment(request: Request) -> Response:
     proposal = _proposal(request)
-    section = _section(request, proposal)
+    section = targets.section(request, proposal)
     user = current_user(request)
-    if not comments.may_comment(user, proposal):
-        raise HTTPException(status_code=403)
     url = _url(proposal, section)
-    try:
-        data = validate(CommentForm, form_dict(form(request)))
-    except FormErrors as exc:
-        flash(request, next(iter(exc.errors.values())), "error")
+    _values, errors, data = submitted(request, CommentForm)
+    if data is None:
+        flash(request, next(iter(errors.values())), "error")
         return redirect(request, url + "#comments")
     parent = None
     if data.parent:
@@ -381,7 +356,7 @@ def comment(request: Request) -> Response:
             )
         )
         if parent is None:
-            raise HTTPException(status_code=404)
+            raise NotFound()
     comments.add(
         db(request), user, proposal, section, data.body, data.quote, parent, link=url + "#comments"
     )
@@ -389,22 +364,11 @@ def comment(request: Request) -> Response:
     return redirect(request, url + "#comments")
 
 
-@view
-@login_required
+@view("resolve_comment")
 def resolve_comment(request: Request) -> Response:
     proposal = _proposal(request)
-    section = _section(request, proposal)
-    if not comments.may_comment(current_user(request), proposal):
-        raise HTTPException(status_code=403)
-    thread = db(request).scalar(
-        select(Comment).where(
-            Comment.public_id == request.path_params["cid"],
-            Comment.section_id == section.id,
-            Comment.parent_id.is_(None),
-        )
-    )
-    if thread is None:
-        raise HTTPException(status_code=404)
+    section = targets.section(request, proposal)
+    thread = targets.comment(request, section, request.path_params["cid"])
     thread.resolved = form(request).get("resolved") == "1"
     flash(
         request, _("The thread is resolved.") if thread.resolved else _("The thread is open again.")
@@ -437,12 +401,11 @@ async def _stream(
             asyncio.get_running_loop().run_in_executor(None, broker.publish, topic, left)
 
 
-@view
-@login_required
+@view("view_proposal")
 def events(request: Request) -> Response:
     """Server-sent events for the section editor (presence, newer versions)."""
     proposal = _proposal(request)
-    section = _section(request, proposal)
+    section = targets.section(request, proposal)
     user = current_user(request)
     return EventSourceResponse(
         _stream(request.app.state.broker, section.public_id, user.id, user.name),
@@ -466,20 +429,12 @@ class AnnexForm(Form):
     char_limit: int | None = Field(default=None, ge=1, le=100_000)
 
 
-@view
-@login_required
+@view("manage_sections")
 def add_annex(request: Request) -> Response:
     proposal = _proposal(request)
-    user = current_user(request)
-    if proposal_role(user, proposal) != "coordinator":
-        raise HTTPException(status_code=403)
-    values = form_dict(form(request))
-    if not str(values.get("char_limit") or "").strip():
-        values["char_limit"] = None
-    try:
-        data = validate(AnnexForm, values)
-    except FormErrors as exc:
-        flash(request, next(iter(exc.errors.values())), "error")
+    _values, errors, data = submitted(request, AnnexForm)
+    if data is None:
+        flash(request, next(iter(errors.values())), "error")
         return redirect(request, _url(proposal) + "#add")
     section = sections.add_annex(proposal, data.title, data.char_limit)
     db(request).flush()
@@ -487,28 +442,26 @@ def add_annex(request: Request) -> Response:
     return redirect(request, _url(proposal))
 
 
-@view
-@login_required
+@view("assign_section")
 def reorder(request: Request) -> Response:
     proposal = _proposal(request)
-    section = _section(request, proposal)
-    require(current_user(request), "assign", section)
+    section = targets.section(request, proposal)
     step = -1 if form(request).get("direction") == "up" else 1
     sections.move_in_order(proposal, section, step)
     return redirect(request, _url(proposal))
 
 
 routes = [
-    Route("/proposals/{pid}/sections", dashboard, name="sections"),
-    Route("/proposals/{pid}/sections/add", add_annex, methods=["POST"]),
-    Route("/proposals/{pid}/sections/{key}", editor, name="section"),
-    Route("/proposals/{pid}/sections/{key}/move", reorder, methods=["POST"]),
-    Route("/proposals/{pid}/sections/{key}/assign", assign, methods=["POST"]),
-    Route("/proposals/{pid}/sections/{key}/save", save, methods=["POST"], name="save_section"),
-    Route("/proposals/{pid}/sections/{key}/state", state, methods=["POST"]),
-    Route("/proposals/{pid}/sections/{key}/history", history, name="section_history"),
-    Route("/proposals/{pid}/sections/{key}/events", events, name="section_events"),
-    Route("/proposals/{pid}/sections/{key}/restore", restore, methods=["POST"]),
-    Route("/proposals/{pid}/sections/{key}/comments", comment, methods=["POST"]),
-    Route("/proposals/{pid}/sections/{key}/comments/{cid}", resolve_comment, methods=["POST"]),
+    route("sections", dashboard),
+    route("add_section", add_annex, ("POST",)),
+    route("section", editor),
+    route("move_section", reorder, ("POST",)),
+    route("assign_section", assign, ("POST",)),
+    route("save_section", save, ("POST",)),
+    route("section_state", state, ("POST",)),
+    route("section_history", history),
+    route("section_events", events),
+    route("restore_revision", restore, ("POST",)),
+    route("comments", comment, ("POST",)),
+    route("resolve_comment", resolve_comment, ("POST",)),
 ]

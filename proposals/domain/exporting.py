@@ -1,0 +1,175 @@
+"""Exports: the proposal frozen as plain data, the files built from it, and their history.
+
+``snapshot`` freezes the proposal as plain data for ``exports/`` (pure
+builders); every export is kept with its sha256 and the versions it was built
+from, so the same content gives the same bytes and the history says what each
+file contained.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from exports.application import build_application
+from exports.declaration import build_declaration
+from exports.package import build_package
+from exports.snapshot import Labels, PartnerInfo, ProposalSnapshot, SectionText
+from exports.workbook import budget_workbook
+from proposals.calls import library
+from proposals.domain import budget
+from proposals.domain.final import budget_hash
+from proposals.i18n import translations, using
+from proposals.models import Export, Proposal, User
+
+#: Funder .docx templates named by call profiles (``export.template``) live here.
+TEMPLATES_DIR = Path(library.__file__).parent / "templates"
+
+
+def _template(name: str | None) -> bytes | None:
+    """A funder's .docx template named by the call profile, shipped beside the profiles."""
+    if not name:
+        return None
+    return (TEMPLATES_DIR / Path(name).name).read_bytes()
+
+
+def snapshot(session: Session, proposal: Proposal, today: date | None = None) -> ProposalSnapshot:
+    """The proposal as plain data for the exports, labelled in the call's language."""
+    profile = library.profile_for(session, proposal)
+    language = profile.language
+    catalogue = translations(language)
+    territories = Locale.parse(language).territories
+    partners = tuple(
+        PartnerInfo(
+            key=p.public_id,
+            name=p.organisation.name,
+            country=p.organisation.country,
+            country_name=territories.get(p.organisation.country, p.organisation.country),
+            city=p.organisation.city,
+            role=p.role,  # type: ignore[arg-type]
+            legal_form=p.organisation.legal_form,
+            contact_name=p.contact.name if p.contact else "",
+            contact_email=p.contact.email if p.contact else "",
+            website=p.organisation.website,
+        )
+        for p in sorted(proposal.partners, key=lambda p: (p.role != "lead", p.id))
+        if p.status == "active"
+    )
+    keys = {p.id: p.public_id for p in proposal.partners}
+    lead = next((p for p in proposal.partners if p.role == "lead"), None)
+    sections = tuple(
+        SectionText(
+            key=s.key,
+            title=s.title,
+            text=s.text,
+            revision=s.current_number,
+            char_limit=s.char_limit,
+            partner=keys.get(s.partner_id) if s.partner_id else (lead.public_id if lead else None),
+        )
+        for s in sorted(proposal.sections, key=lambda s: (s.position, s.id))
+    )
+    moment = max([proposal.created_at, *(s.updated_at for s in proposal.sections)])
+    zone = ZoneInfo(profile.deadline.timezone if profile.deadline else "Europe/Warsaw")
+    return ProposalSnapshot(
+        proposal_id=proposal.public_id,
+        call_id=profile.id,
+        call_version=profile.version,
+        call_title=profile.title.get(language),
+        funder=profile.funder,
+        programme=profile.programme,
+        language=language,
+        acronym=proposal.acronym,
+        title=proposal.title,
+        moment=moment,
+        date=today or datetime.now(zone).date(),
+        budget=budget.budget_snapshot(session, proposal),
+        partners=partners,
+        sections=sections,
+        duration_months=proposal.duration_months,
+        title_page=tuple(profile.export.title_page),
+        labels=Labels.translated(catalogue.gettext),
+        template=_template(profile.export.template),
+    )
+
+
+def versions(snap: ProposalSnapshot) -> dict[str, object]:
+    """What an export was built from: the call version, revisions and budget hashes."""
+    return {
+        "call": f"{snap.call_id} v{snap.call_version}",
+        "sections": {s.key: s.revision for s in snap.sections},
+        "budget": {p.key: budget_hash(p) for p in snap.budget.partners},
+    }
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:40] or "proposal"
+
+
+def _workbook_labels(language: str) -> dict[str, str]:
+    with using(language):
+        return budget.workbook_labels()
+
+
+def files(snap: ProposalSnapshot, kind: str, partner_key: str | None = None) -> dict[str, bytes]:
+    """The files of one export kind: name → bytes."""
+    stem = _slug(snap.acronym or snap.title)
+    if kind == "application":
+        return {f"{stem}-application.docx": build_application(snap)}
+    if kind == "declaration":
+        chosen = [p for p in snap.partners if partner_key in (None, p.key)]
+        return {
+            f"{stem}-declaration-{_slug(p.name)}.docx": build_declaration(snap, p.key)
+            for p in chosen
+        }
+    if kind == "package":
+        contents = (
+            files(snap, "application")
+            | files(snap, "declaration")
+            | {f"{stem}-budget.xlsx": budget_workbook(snap.budget, _workbook_labels(snap.language))}
+        )
+        return {f"{stem}-submission.zip": build_package(contents, snap.moment)}
+    raise ValueError(kind)
+
+
+def export(
+    session: Session,
+    proposal: Proposal,
+    user: User | None,
+    kind: str,
+    partner_key: str | None = None,
+) -> Export:
+    """Build one file and keep it in the export history (``user`` None: ``engage export``)."""
+    snap = snapshot(session, proposal)
+    built = files(snap, kind, partner_key)
+    if len(built) != 1:
+        raise ValueError("one file per export")
+    ((filename, content),) = built.items()
+    row = Export(
+        proposal_id=proposal.id,
+        kind=kind,
+        filename=filename,
+        content=content,
+        sha256=hashlib.sha256(content).hexdigest(),
+        versions=versions(snap),
+        created_by_id=user.id if user else None,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def history(session: Session, proposal: Proposal) -> list[Export]:
+    return list(
+        session.scalars(
+            select(Export)
+            .where(Export.proposal_id == proposal.id)
+            .order_by(Export.created_at.desc(), Export.id.desc())
+        )
+    )

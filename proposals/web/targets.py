@@ -1,0 +1,101 @@
+"""The records a URL names, loaded with what the page needs and checked against the policy.
+
+Each loader reads its id from the path, answers 404 when there is no such
+record, and checks the route's action (``view(action)``) on it when the
+action applies to that kind of record. So ``section(request)`` in a route
+declared ``view("edit_text")`` returns the section only if the user may edit
+its text now; in a route declared ``view("view_proposal")`` only if they may
+read the proposal.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from starlette.requests import Request
+
+from proposals.domain import consortium
+from proposals.errors import NotFound
+from proposals.models import Comment, Idea, Organisation, Partner, Proposal, ReviewRound, Section
+from proposals.policy import kind_of, kind_of_action, require
+from proposals.web.plumbing import authorize, current_user, db
+
+
+def _check(request: Request, target: object) -> None:
+    """Check the route's action when it is about ``target``'s kind; else that it may be read."""
+    if kind_of_action(request.state.action) == kind_of(target):
+        authorize(request, target)
+    elif isinstance(target, Proposal):
+        require(current_user(request), "view_proposal", target)
+
+
+def proposal(request: Request, *, sections: bool = False, pid: str | None = None) -> Proposal:
+    """The proposal of ``{pid}`` with its consortium (and its sections when asked)."""
+    found = consortium.load_proposal(
+        db(request), pid or request.path_params["pid"], with_sections=sections
+    )
+    if found is None:
+        raise NotFound()
+    if kind_of_action(request.state.action) in ("proposal", "site"):
+        _check(request, found)
+    elif kind_of_action(request.state.action) != "partner":
+        # A section, comment or round: its proposal must be readable first (else 404).
+        require(current_user(request), "view_proposal", found)
+    return found
+
+
+def section(request: Request, proposal: Proposal, key: str | None = None) -> Section:
+    """The section ``{key}`` of ``proposal`` (loaded with it)."""
+    key = key or request.path_params["key"]
+    found = next((s for s in proposal.sections if s.key == key), None)
+    if found is None:
+        raise NotFound()
+    _check(request, found)
+    return found
+
+
+def partner(request: Request, proposal: Proposal, public_id: str | None = None) -> Partner:
+    """The partner ``{partner}`` (or ``public_id``) of ``proposal``."""
+    public_id = public_id if public_id is not None else request.path_params["partner"]
+    found = next((p for p in proposal.partners if p.public_id == public_id), None)
+    if found is None:
+        raise NotFound()
+    _check(request, found)
+    return found
+
+
+def comment(request: Request, section: Section, public_id: str) -> Comment:
+    """A thread (top-level comment) on ``section``."""
+    found = db(request).scalar(
+        select(Comment).where(
+            Comment.section_id == section.id,
+            Comment.public_id == public_id,
+            Comment.parent_id.is_(None),
+        )
+    )
+    if found is None:
+        raise NotFound()
+    _check(request, found)
+    return found
+
+
+def review_round(request: Request, proposal: Proposal, found: ReviewRound | None) -> ReviewRound:
+    """A review round of ``proposal`` (loaded by the caller, with what its page needs)."""
+    if found is None or found.proposal_id != proposal.id:
+        raise NotFound()
+    _check(request, found)
+    return found
+
+
+def organisation(request: Request, found: Organisation | None) -> Organisation:
+    if found is None:
+        raise NotFound()
+    _check(request, found)
+    return found
+
+
+def idea(request: Request, found: Idea | None) -> Idea:
+    if found is None:
+        raise NotFound()
+    if kind_of_action(request.state.action) == "idea":
+        authorize(request, found)
+    return found

@@ -34,7 +34,7 @@ from proposals.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E
 from proposals.domain import consortium  # noqa: E402
 from proposals.migrate import upgrade  # noqa: E402
 from proposals.models import Membership, Organisation, Section, User  # noqa: E402
-from proposals.security import hash_password  # noqa: E402
+from proposals.passwords import hash_password  # noqa: E402
 from tests.storm_helpers import PASSWORD, Server, percentile, sign_in, time_gets  # noqa: E402
 
 PARTNERS = 8

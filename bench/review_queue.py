@@ -30,7 +30,7 @@ from proposals.migrate import upgrade  # noqa: E402
 from proposals.models import (  # noqa: E402
     User,
 )
-from proposals.security import hash_password  # noqa: E402
+from proposals.passwords import hash_password  # noqa: E402
 from tests.review_helpers import add_mentored_rounds  # noqa: E402
 from tests.storm_helpers import PASSWORD, Server, percentile, sign_in, time_gets  # noqa: E402
 

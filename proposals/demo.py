@@ -21,7 +21,7 @@ from proposals.models import (
     ProposalAccess,
     User,
 )
-from proposals.security import hash_password
+from proposals.passwords import hash_password
 
 DEMO_PASSWORD = "engage-demo"  # noqa: S105 - printed on purpose, demo databases only
 

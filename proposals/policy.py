@@ -161,11 +161,10 @@ def roles_of(user: User | None, target: object) -> frozenset[str]:
         )
     ):
         roles.add("partner_organisation")
-    if partner is not None and ours and role in ("coordinator", "writer"):
-        if partner.status == "active":
-            roles.add("section_writer" if isinstance(target, Section) else "partner_member")
-            if partner.organisation_id in _admin_of(user) and isinstance(target, Partner):
-                roles.add("partner_admin")
+    if ours and role in ("coordinator", "writer") and partner.status == "active":  # type: ignore[union-attr]
+        roles.add("section_writer" if isinstance(target, Section) else "partner_member")
+        if partner.organisation_id in _admin_of(user) and isinstance(target, Partner):  # type: ignore[union-attr]
+            roles.add("partner_admin")
     return frozenset(roles)
 
 

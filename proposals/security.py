@@ -1,4 +1,4 @@
-"""Passwords, signed tokens, CSRF protection and security headers.
+"""Signed tokens, CSRF protection, the body limit and security headers.
 
 CSRF: a random token lives in the signed session; every POST/PUT/PATCH/DELETE
 must echo it in the ``X-CSRF-Token`` header (htmx requests, see
@@ -8,52 +8,19 @@ The middleware checks every state-changing request, so no route can forget.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadData, URLSafeTimedSerializer
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-if TYPE_CHECKING:
-    from proposals.models import User
-
-_hasher = PasswordHasher()
-# Verifying against this keeps sign-in for an unknown e-mail as slow as for a known one.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
-
-MIN_PASSWORD_LENGTH = 10
-MAX_PASSWORD_LENGTH = 1024
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 MAX_BODY_BYTES = 20 * 1024 * 1024
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str | None, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def needs_rehash(password_hash: str) -> bool:
-    return _hasher.check_needs_rehash(password_hash)
-
-
-def session_fingerprint(user: User) -> str:
-    """Changes whenever the password does, which ends every session signed in before."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
-
 
 # --- signed, expiring tokens ------------------------------------------------------
 

@@ -21,10 +21,23 @@ from proposals.calls import library
 from proposals.db import make_engine, make_sessionmaker, unit_of_work
 from proposals.migrate import upgrade
 from proposals.models import Base, Membership, Organisation, User
-from proposals.security import hash_password
+from proposals.passwords import hash_password
 from proposals.settings import Settings, normalise_database_url
 
 PASSWORD = "correct horse battery"
+#: Combinations the policy matrix ran, by (state, database): printed at the end of the run.
+MATRIX_RUNS = pytest.StashKey[dict[tuple[str, str], int]]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
+    runs = config.stash.get(MATRIX_RUNS, {})
+    if runs:
+        detail = ", ".join(f"{state} on {db}: {n}" for (state, db), n in sorted(runs.items()))
+        terminalreporter.write_line(
+            f"policy matrix: {sum(runs.values())} route x person x state combinations ({detail})"
+        )
+
+
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 
 

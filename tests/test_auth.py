@@ -141,7 +141,7 @@ def test_password_change_ends_other_sessions(client, app, db):
         sign_in(other)
         assert "Welcome" in other.get("/").text
         user = db.get(User, user.id)
-        from proposals.security import hash_password
+        from proposals.passwords import hash_password
 
         user.password_hash = hash_password("changed elsewhere 123")
         db.commit()

@@ -19,7 +19,7 @@ from proposals.calls import library
 from proposals.db import make_engine, make_sessionmaker
 from proposals.migrate import current_revision, head_revision
 from proposals.models import Base
-from proposals.security import verify_password
+from proposals.passwords import verify_password
 from proposals.settings import load_settings
 from tests.conftest import CSRF_META
 

@@ -457,7 +457,10 @@ def test_a_refused_join_does_not_use_up_the_invitation_link(app, team, db):
     noored = db.scalars(
         select(Membership)
         .join(User)
-        .where(User.email == "mari@ee.example.org", Membership.organisation_id != team.partner.organisation.id)
+        .where(
+            User.email == "mari@ee.example.org",
+            Membership.organisation_id != team.partner.organisation.id,
+        )
     )
     response = post(
         mari, link, {"organisation": noored.one().organisation.public_id, "answer": "accept"}

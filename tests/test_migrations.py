@@ -18,7 +18,7 @@ from sqlalchemy import Engine, inspect, text
 from proposals.db import make_engine
 from proposals.migrate import alembic_config, current_revision, head_revision, upgrade
 from proposals.models import Base
-from proposals.security import hash_password
+from proposals.passwords import hash_password
 from tests.conftest import CSRF_META, PASSWORD
 
 APP_TABLES = {t.name for t in Base.metadata.sorted_tables}

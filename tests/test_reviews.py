@@ -17,7 +17,6 @@ from proposals.models import (
     User,
 )
 from proposals.policy import can
-from workflow.policy import POLICY
 from tests.conftest import count_queries, csrf, post, row_counts
 from tests.consortium_helpers import (
     Consortium,
@@ -29,6 +28,7 @@ from tests.consortium_helpers import (
     proposal,
 )
 from tests.review_helpers import add_mentored_rounds
+from workflow.policy import POLICY
 
 PARTNER_ROW = re.compile(r'<option value="([\w-]+)"[^>]*>Frivillig</option>')
 

@@ -153,15 +153,14 @@ POLICY: dict[str, Rule] = {
     "start_proposal_from_idea": _rule("idea", ["idea_owner"]),
     # --- the proposal and its consortium ---------------------------------------------------
     "view_proposal": _rule("proposal", READERS),
-    "fire_transition": _rule("proposal", ["coordinator", "mentor"]),  # the workflow decides which
+    # The workflow says which triggers; mentors return drafts through their review round.
+    "fire_transition": _rule("proposal", ["coordinator"]),
     "invite_partner": _rule("proposal", ["coordinator"], FORMING, FORMING_REFUSAL),
     "join_by_link": _rule("proposal_invitation", ["addressee"], FORMING, LAPSED_REFUSAL),
     # The answer itself is taken once, while the partner is invited; a second press is told so.
     "answer_invitation": _rule("partner", ["partner_organisation"], FORMING, LAPSED_REFUSAL),
     "hand_over_lead": _rule("partner", ["coordinator"], OPEN, READ_ONLY_REFUSAL),
-    "withdraw_partner": _rule(
-        "partner", ["coordinator", "partner_admin"], OPEN, READ_ONLY_REFUSAL
-    ),
+    "withdraw_partner": _rule("partner", ["coordinator", "partner_admin"], OPEN, READ_ONLY_REFUSAL),
     "set_contact": _rule("partner", ["coordinator", "partner_admin"], OPEN, READ_ONLY_REFUSAL),
     # --- sections -----------------------------------------------------------------------------
     "manage_sections": _rule("proposal", ["coordinator"], STRUCTURE, STRUCTURE_REFUSAL),
@@ -174,9 +173,7 @@ POLICY: dict[str, Rule] = {
         "comment", ["coordinator", "writer", "mentor"], DISCUSSION, N_("Comments are closed.")
     ),
     # --- budget -------------------------------------------------------------------------------
-    "edit_budget": _rule(
-        "partner", ["coordinator", "partner_member"], OPEN, READ_ONLY_REFUSAL
-    ),
+    "edit_budget": _rule("partner", ["coordinator", "partner_member"], OPEN, READ_ONLY_REFUSAL),
     "upload_workbook": _rule("proposal", ["coordinator", "writer"], OPEN, READ_ONLY_REFUSAL),
     # --- review ---------------------------------------------------------------------------------
     "add_mentor": _rule("proposal", ["coordinator"], OPEN, READ_ONLY_REFUSAL),

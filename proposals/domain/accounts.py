@@ -15,7 +15,7 @@ from proposals.forms import CleanText, Email, Form, FormErrors
 from proposals.i18n import LOCALES, get_locale
 from proposals.i18n import gettext as _
 from proposals.models import SigninAttempt, User, utcnow
-from proposals.security import (
+from proposals.passwords import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
     hash_password,

@@ -11,7 +11,7 @@ from proposals.forms import FormErrors
 from proposals.i18n import LOCALES
 from proposals.i18n import gettext as _
 from proposals.models import User
-from proposals.security import session_fingerprint
+from proposals.passwords import session_fingerprint
 from proposals.web.plumbing import (
     LANGUAGE_COOKIE,
     current_user,

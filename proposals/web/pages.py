@@ -16,8 +16,8 @@ from proposals.models import OutboxMessage
 from proposals.web.plumbing import (
     db,
     flash,
-    redirect,
     page_number,
+    redirect,
     render,
     route,
     use_request_locale,

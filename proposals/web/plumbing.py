@@ -33,8 +33,9 @@ from proposals.db import unit_of_work
 from proposals.domain.notifications import deliver, unread_count
 from proposals.forms import FormErrors, validate
 from proposals.models import Membership, User, utcnow
+from proposals.passwords import session_fingerprint
 from proposals.policy import can, kind_of_action, needs_sign_in, require, rule
-from proposals.security import csrf_token, session_fingerprint
+from proposals.security import csrf_token
 from proposals.templating import make_environment
 
 log = logging.getLogger("engage")

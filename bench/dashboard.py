@@ -35,7 +35,8 @@ from proposals.domain import consortium  # noqa: E402
 from proposals.migrate import upgrade  # noqa: E402
 from proposals.models import Membership, Organisation, Section, User  # noqa: E402
 from proposals.passwords import hash_password  # noqa: E402
-from tests.storm_helpers import PASSWORD, Server, percentile, sign_in, time_gets  # noqa: E402
+from tests.storm_helpers import PASSWORD, percentile, sign_in, time_gets  # noqa: E402
+from tests.support import Server  # noqa: E402
 
 PARTNERS = 8
 SECTIONS = 20

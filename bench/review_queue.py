@@ -32,7 +32,8 @@ from proposals.models import (  # noqa: E402
 )
 from proposals.passwords import hash_password  # noqa: E402
 from tests.review_helpers import add_mentored_rounds  # noqa: E402
-from tests.storm_helpers import PASSWORD, Server, percentile, sign_in, time_gets  # noqa: E402
+from tests.storm_helpers import PASSWORD, percentile, sign_in, time_gets  # noqa: E402
+from tests.support import Server  # noqa: E402
 
 CONSORTIA = 30
 SECTIONS = 20

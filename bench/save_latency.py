@@ -40,13 +40,12 @@ sys.path.insert(0, str(ROOT))
 
 from tests.storm_helpers import (  # noqa: E402
     Outcome,
-    Server,
     build_consortium,
     check_section,
-    fresh_database,
     percentile,
     storm,
 )
+from tests.support import Server, fresh_database  # noqa: E402
 
 SHIM = """
 import os

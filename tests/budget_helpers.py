@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from proposals import demo
 from proposals.models import BudgetLine, Partner, Proposal
-from tests.conftest import sign_in
+from tests import support
 
 AMOUNT = re.compile(r'data-figure="([\w-]+)">([^<]*)<')
 
@@ -25,10 +25,7 @@ def seeded(db: Session) -> Session:
 
 def signed_in(app, email: str, locale: str = "en") -> TestClient:  # type: ignore[no-untyped-def]
     """A demo person's browser, showing the interface in ``locale``."""
-    client = TestClient(app, raise_server_exceptions=False)
-    sign_in(client, email=email, password=demo.DEMO_PASSWORD)
-    client.cookies.set("engage_lang", locale)
-    return client
+    return support.signed_in(app, email, demo.DEMO_PASSWORD, locale)
 
 
 def the_proposal(db: Session) -> Proposal:

@@ -25,7 +25,8 @@ from proposals.models import (
     StatusChange,
     User,
 )
-from tests.conftest import make_organisation, make_user, post, sign_in
+from tests.conftest import make_organisation, make_user, post
+from tests.support import signed_in
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 XSS_ESCAPED = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
@@ -58,10 +59,7 @@ def person(
 
 def browser(app, email: str | None = None) -> TestClient:  # type: ignore[no-untyped-def]
     """A new TestClient, signed in as ``email`` unless it is None (anonymous)."""
-    client = TestClient(app, raise_server_exceptions=False)
-    if email is not None:
-        sign_in(client, email=email)
-    return client
+    return signed_in(app, email)
 
 
 def colleague(app, db: Session, of: Person, email: str, name: str, role: str = "member") -> Person:  # type: ignore[no-untyped-def]

@@ -1,154 +1,32 @@
 """Helpers for the save storm tests and the benchmarks: real servers, real HTTP, real databases.
 
-A :class:`Server` is ``python -m proposals.cli serve`` in a subprocess on a free
-port. :func:`fresh_database` gives an empty database: a SQLite file, or, when
-``DATABASE_URL`` names a PostgreSQL server, a new database on that server that
-is dropped afterwards. :func:`build_consortium` makes the users, organisations
-and proposal over HTTP, as people do; :func:`storm` runs concurrent writers;
+The servers and fresh databases come from ``tests/support.py``.
+:func:`build_consortium` makes the users, organisations and proposal over
+HTTP, as people do; :func:`storm` runs concurrent writers;
 :func:`check_section` reads what the database kept.
 """
 
 from __future__ import annotations
 
-import os
 import random
 import re
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx2 as httpx
-from sqlalchemy import Engine, create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, select
 
 from proposals.db import make_engine
 from proposals.models import OutboxMessage, Proposal, Revision, Section
-from proposals.settings import normalise_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "storm-password-1234"
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 JSON = {"Accept": "application/json"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-# --- databases -------------------------------------------------------------------------
-
-
-@contextmanager
-def fresh_database(workdir: Path, name: str = "storm") -> Iterator[str]:
-    """An empty database's URL: SQLite in ``workdir``, or a new PostgreSQL database.
-
-    PostgreSQL is used when ``DATABASE_URL`` is a PostgreSQL URL; the database is
-    created on that URL's server and dropped at the end.
-    """
-    configured = normalise_database_url(os.environ.get("DATABASE_URL", ""))
-    if not configured.startswith("postgresql"):
-        yield f"sqlite:///{workdir / (name + '.db')}"
-        return
-    server = make_url(configured)
-    dbname = f"{name}_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{dbname}"'))
-    try:
-        yield server.set(database=dbname).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def is_postgres(url: str) -> bool:
-    return url.startswith("postgresql")
-
-
-# --- servers ---------------------------------------------------------------------------
-
-
-class Server:
-    """``engage serve`` in a subprocess on ``database_url``; stop() or kill() it."""
-
-    def __init__(
-        self,
-        workdir: Path,
-        database_url: str,
-        port: int | None = None,
-        extra_env: dict[str, str] | None = None,
-    ) -> None:
-        self.workdir = workdir
-        self.database_url = database_url
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        workdir.mkdir(parents=True, exist_ok=True)
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "ENGAGE_INSTANCE_DIR": str(workdir / "instance"),
-            "ENGAGE_BASE_URL": self.url,
-            "ENGAGE_ENV": "development",
-            "PYTHONPATH": str(ROOT),
-            **(extra_env or {}),
-        }
-        self.log_path = workdir / f"server-{self.port}.log"
-        self.log = self.log_path.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "proposals.cli", "serve", "--port", str(self.port)],
-            cwd=workdir,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 45
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(self.log_path.read_text())
-            try:
-                if httpx.get(self.url + "/", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("engage serve did not answer within 45 s:\n" + self.log_path.read_text())
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown handler runs, as when the machine loses power."""
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-        self.log.close()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        if not self.log.closed:
-            self.log.close()
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace")
 
 
 # --- browsers --------------------------------------------------------------------------

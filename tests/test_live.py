@@ -6,7 +6,6 @@ events (LISTEN/NOTIFY); on SQLite one process uses its in-process broker.
 
 from __future__ import annotations
 
-import os
 import queue
 import re
 import threading
@@ -16,32 +15,17 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
-from sqlalchemy import text
 
-from proposals.db import make_engine
-from proposals.settings import normalise_database_url
-from tests.e2e.conftest import Server
+from tests.support import Server, fresh_database, is_postgres
 
 CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 
 
 @pytest.fixture
 def database(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """A fresh database for the servers: a new PostgreSQL database, or a SQLite file."""
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith(("postgres", "postgresql")):
-        yield f"sqlite:///{tmp_path / 'live.db'}", 1
-        return
-    base = normalise_database_url(base)
-    name = f"engage_live_{os.getpid()}"
-    admin = make_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield base.rsplit("/", 1)[0] + "/" + name, 2
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    """A fresh database for the servers, and how many processes share it (2 on PostgreSQL)."""
+    with fresh_database(tmp_path, "live") as url:
+        yield url, 2 if is_postgres(url) else 1
 
 
 def _client(url: str) -> httpx.Client:

@@ -22,13 +22,11 @@ from sqlalchemy import text
 from proposals.db import make_engine
 from tests.storm_helpers import (
     Outcome,
-    Server,
     build_consortium,
     check_section,
-    fresh_database,
-    is_postgres,
     storm,
 )
+from tests.support import Server, fresh_database, is_postgres
 
 CLIENTS = 20
 SAVES = 25

@@ -8,16 +8,13 @@ journeys fail, they never skip.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx2 as httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.support import Server
 
 CHROMIUM = os.environ.get("ENGAGE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -31,61 +28,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """``engage serve`` (or ``engage demo``) in a subprocess, stopped at the end."""
-
-    def __init__(
-        self, workdir: Path, command: str = "serve", database_url: str | None = None
-    ) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url or f"sqlite:///{workdir / 'journey.db'}",
-            "ENGAGE_INSTANCE_DIR": str(workdir / "instance"),
-            "ENGAGE_BASE_URL": self.url,
-            "ENGAGE_ENV": "development",
-            # Shared by every process, as in production behind a load balancer.
-            "SECRET_KEY": "journey-secret-" + "k" * 40,
-        }
-        self.log = (workdir / "server.log").open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "proposals.cli", command, "--port", str(self.port)],
-            cwd=workdir,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError((workdir / "server.log").read_text())
-            try:
-                if httpx.get(self.url + "/", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("engage serve did not answer within 30 s")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    srv = Server(tmp_path)
+    srv = Server(tmp_path / "serve")
     yield srv
     srv.stop()
 
@@ -93,7 +38,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[Server]:
     """``engage demo``: the demo consortium, for the journeys J3 to J6."""
-    srv = Server(tmp_path, command="demo")
+    srv = Server(tmp_path / "demo", command="demo")
     yield srv
     srv.stop()
 

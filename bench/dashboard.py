@@ -28,10 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from proposals import sections  # noqa: E402
 from proposals.calls import library  # noqa: E402
 from proposals.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
-from proposals.domain import consortium  # noqa: E402
+from proposals.domain import consortium, sections  # noqa: E402
 from proposals.migrate import upgrade  # noqa: E402
 from proposals.models import Membership, Organisation, Section, User  # noqa: E402
 from proposals.passwords import hash_password  # noqa: E402

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import difflib
 import json
-import re
 from collections.abc import AsyncIterator
 from datetime import date
 
@@ -24,7 +22,7 @@ from proposals.forms import CleanText, Form, form_id
 from proposals.i18n import gettext as _
 from proposals.models import Comment, Membership, Proposal, Revision, Section, User
 from proposals.policy import can, proposal_role
-from proposals.text import count_characters, render_html
+from proposals.text import count_characters, render_html, word_diff
 from proposals.web import targets
 from proposals.web.plumbing import (
     current_user,
@@ -39,7 +37,6 @@ from proposals.web.plumbing import (
 )
 from workflow import WorkflowError, section_workflow
 
-_WORDS = re.compile(r"\s+|\w+|[^\w\s]")
 #: The section triggers offered in the editor (review verdicts come with mentor review).
 WRITER_TRIGGERS = ("mark_ready", "reopen")
 
@@ -244,20 +241,6 @@ def state(request: Request) -> Response:
     except WorkflowError:
         flash(request, _("Write something first."), "error")
     return redirect(request, _url(proposal, section))
-
-
-def word_diff(old: str, new: str) -> list[tuple[str, str]]:
-    """The differences between two texts, word by word: (op, text) with op in ' ', '-', '+'."""
-    a, b = _WORDS.findall(old), _WORDS.findall(new)
-    out: list[tuple[str, str]] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if op == "equal":
-            out.append((" ", "".join(a[i1:i2])))
-        if op in ("delete", "replace"):
-            out.append(("-", "".join(a[i1:i2])))
-        if op in ("insert", "replace"):
-            out.append(("+", "".join(b[j1:j2])))
-    return out
 
 
 @view("view_proposal")

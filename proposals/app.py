@@ -14,7 +14,12 @@ from starlette.middleware.sessions import SessionMiddleware
 from proposals.db import make_engine, make_sessionmaker
 from proposals.errors import Denied, Invalid, NotFound
 from proposals.live import Broker
-from proposals.security import CSRFMiddleware, SecurityHeadersMiddleware, Tokens
+from proposals.security import (
+    BodyLimitMiddleware,
+    CSRFMiddleware,
+    SecurityHeadersMiddleware,
+    Tokens,
+)
 from proposals.settings import Settings, load_settings
 from proposals.web import pages
 from proposals.web.plumbing import make_templates
@@ -30,6 +35,7 @@ def create_app(settings: Settings, demo_accounts: list[dict[str, str]] | None = 
     routes = all_routes()
     middleware = [
         Middleware(SecurityHeadersMiddleware, hsts=settings.production),
+        Middleware(BodyLimitMiddleware, on_too_large=pages.too_large),
         Middleware(
             SessionMiddleware,
             secret_key=settings.secret_key,

@@ -45,6 +45,59 @@ class Tokens:
             return None
 
 
+# --- the body limit ----------------------------------------------------------------
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """Refuse any request whose body is larger than ``limit`` bytes, before it is read whole.
+
+    A declared Content-Length over the limit is refused at once; a body sent
+    without one (chunked) is counted as it arrives and cut off at the limit.
+    ``on_too_large`` answers (the 413 page).
+    """
+
+    def __init__(self, app: ASGIApp, on_too_large: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.on_too_large = on_too_large
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.limit:
+            await self.on_too_large(scope, _replay([]), send)
+            return
+        received = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _TooLarge
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except _TooLarge:
+            if started:  # too late to answer: the connection is simply closed
+                raise
+            await self.on_too_large(scope, _replay([]), send)
+
+
 # --- CSRF ------------------------------------------------------------------------
 
 
@@ -80,12 +133,8 @@ class CSRFMiddleware:
         headers = Headers(scope=scope)
         sent = headers.get(CSRF_HEADER)
         body_messages: list[Message] = []
-        if sent is None:
-            body, too_large = await _read_body(receive, body_messages)
-            if too_large:
-                scope.setdefault("state", {})["failure"] = "too_large"
-                await self.on_failure(scope, _replay([]), send)
-                return
+        if sent is None:  # the body is bounded by BodyLimitMiddleware, outside this one
+            body = await _read_body(receive, body_messages)
             sent = await _form_token(scope, body)
             receive = _replay(body_messages)
         if not expected or not sent or not hmac.compare_digest(str(expected), str(sent)):
@@ -95,22 +144,17 @@ class CSRFMiddleware:
         await self.app(scope, receive, send)
 
 
-async def _read_body(receive: Receive, messages: list[Message]) -> tuple[bytes, bool]:
+async def _read_body(receive: Receive, messages: list[Message]) -> bytes:
     chunks: list[bytes] = []
-    size = 0
     while True:
         message = await receive()
         messages.append(message)
         if message["type"] != "http.request":
             break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return b"", True
-        chunks.append(chunk)
+        chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             break
-    return b"".join(chunks), False
+    return b"".join(chunks)
 
 
 def _replay(messages: list[Message]) -> Receive:

@@ -139,18 +139,20 @@ async def server_error(request: Request, exc: Exception) -> Response:
 async def csrf_failure(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
     """ASGI app answering a request the CSRF middleware refused."""
     request = Request(scope, receive)
-    if scope.get("state", {}).get("failure") == "too_large":
-        response = error_page(request, 413)
-    else:
-        use_request_locale(request)
-        response = error_page(
-            request,
-            403,
-            _(
-                "This form has expired or did not come from Engage, so nothing was saved. "
-                "Go back, reload the page and send it again."
-            ),
-        )
+    response = error_page(
+        request,
+        403,
+        _(
+            "This form has expired or did not come from Engage, so nothing was saved. "
+            "Go back, reload the page and send it again."
+        ),
+    )
+    await response(scope, receive, send)
+
+
+async def too_large(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+    """ASGI app answering a request whose body is over the limit (BodyLimitMiddleware)."""
+    response = error_page(Request(scope, receive), 413)
     await response(scope, receive, send)
 
 

@@ -20,7 +20,7 @@ from proposals.models import CallProfileRecord, Proposal, User
 @lru_cache(maxsize=256)
 def _parsed(content: str) -> CallProfile:
     # A stored version never changes, so its parse can be kept.
-    return parse_profile(content)
+    return parse_profile(content, check_files=False)
 
 
 def profile_of(record: CallProfileRecord) -> CallProfile:

@@ -112,8 +112,12 @@ def problems_from(exc: ValidationError) -> list[Problem]:
     return problems
 
 
-def parse_profile(text: str | bytes) -> CallProfile:
-    """Parse and validate one profile; raise ProfileError listing every problem."""
+def parse_profile(text: str | bytes, *, check_files: bool = True) -> CallProfile:
+    """Parse and validate one profile; raise ProfileError listing every problem.
+
+    ``check_files``: also check that the files it names (its Word template) are
+    there; a version stored earlier is read back without that check.
+    """
     raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
     if len(raw) > MAX_PROFILE_BYTES:
         raise ProfileError([Problem("", f"the file is larger than {MAX_PROFILE_BYTES} bytes")])
@@ -135,7 +139,7 @@ def parse_profile(text: str | bytes) -> CallProfile:
     if not isinstance(data, dict):
         raise ProfileError([Problem("", "a profile is a YAML mapping (id: ..., version: ...)")])
     try:
-        return CallProfile.model_validate(data)
+        return CallProfile.model_validate(data, context={"check_files": check_files})
     except ValidationError as exc:
         raise ProfileError(problems_from(exc)) from None
 

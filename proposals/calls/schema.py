@@ -8,8 +8,10 @@ that a finding can quote the rule it applies and a mentor can correct it.
 from __future__ import annotations
 
 import re
+import zipfile
 from datetime import date, datetime, time
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,6 +23,7 @@ from pydantic import (
     Field,
     RootModel,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -238,6 +241,43 @@ class Duration(Rule):
     max_months: int | None = Field(default=None, ge=1)
 
 
+#: Funder .docx templates named by call profiles (``export.template``) live here.
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+def _template(value: str | None, info: ValidationInfo) -> str | None:
+    """A .docx file name in TEMPLATES_DIR; that it is there is checked when a file is loaded.
+
+    A stored version is parsed again without the check (``context`` empty), so
+    that a template removed later is an export error, not a broken proposal.
+    """
+    if value is None:
+        return None
+    if Path(value).name != value or not value.lower().endswith(".docx"):
+        raise PydanticCustomError(
+            "profile",
+            "must be the name of a .docx file in proposals/calls/templates/, not {value!r}",
+            {"value": value},
+        )
+    if (info.context or {}).get("check_files"):
+        path = TEMPLATES_DIR / value
+        if not path.is_file():
+            raise PydanticCustomError(
+                "profile",
+                "names {value!r}, but there is no such file in proposals/calls/templates/",
+                {"value": value},
+            )
+        try:
+            with zipfile.ZipFile(path) as archive:
+                if "word/document.xml" not in archive.namelist():
+                    raise zipfile.BadZipFile
+        except (zipfile.BadZipFile, OSError):
+            raise PydanticCustomError(
+                "profile", "names {value!r}, which is not a Word .docx file", {"value": value}
+            ) from None
+    return value
+
+
 class Export(Strict):
     title_page: list[
         Literal["call", "acronym", "title", "partners", "budget", "grant", "date", "duration"]
@@ -245,7 +285,7 @@ class Export(Strict):
         default_factory=lambda: ["call", "acronym", "title", "partners", "budget", "grant", "date"]
     )
     annexes: list[LocalText] = Field(default_factory=list)
-    template: str | None = None
+    template: Annotated[str | None, AfterValidator(_template)] = None
 
 
 class CallProfile(Strict):

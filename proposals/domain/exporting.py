@@ -24,20 +24,33 @@ from exports.package import build_package
 from exports.snapshot import Labels, PartnerInfo, ProposalSnapshot, SectionText
 from exports.workbook import budget_workbook
 from proposals.calls import library
+from proposals.calls.schema import TEMPLATES_DIR
 from proposals.domain import budget
 from proposals.domain.final import budget_hash
+from proposals.errors import Invalid
+from proposals.i18n import gettext as _
 from proposals.i18n import translations, using
 from proposals.models import Export, Proposal, User
 
-#: Funder .docx templates named by call profiles (``export.template``) live here.
-TEMPLATES_DIR = Path(library.__file__).parent / "templates"
-
 
 def _template(name: str | None) -> bytes | None:
-    """A funder's .docx template named by the call profile, shipped beside the profiles."""
+    """A funder's .docx template named by the call profile, shipped beside the profiles.
+
+    It was there when the profile was stored; if it has gone since, the export
+    says so instead of failing.
+    """
     if not name:
         return None
-    return (TEMPLATES_DIR / Path(name).name).read_bytes()
+    try:
+        return (TEMPLATES_DIR / Path(name).name).read_bytes()
+    except OSError:
+        raise Invalid(
+            _(
+                "The funder's Word template of this call (%(name)s) is missing on the server, "
+                "so nothing was exported. Ask an administrator to install it again.",
+                name=name,
+            )
+        ) from None
 
 
 def snapshot(session: Session, proposal: Proposal, today: date | None = None) -> ProposalSnapshot:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -375,8 +376,79 @@ DEFAULT_MESSAGES: dict[str, str] = {
     "header": N_("This is not where Engage expects this heading: keep the layout of the download."),
     "too_many": N_("Engage reads cost lines up to row 2000; move the lines below into the table."),
     "too_large": N_("This workbook unpacks to more than 50 MB; it cannot be a budget."),
+    "too_many_cells": N_(
+        "This workbook has more than 200,000 filled cells or texts; a budget needs far fewer. "
+        "Start again from the workbook of “Download budget”."
+    ),
+    "too_many_sheets": N_(
+        "This workbook has more than 60 sheets; a budget has one per partner and a summary."
+    ),
+    "too_slow": N_(
+        "Reading this workbook took too long, so it was not imported. "
+        "Start again from the workbook of “Download budget”."
+    ),
 }
 MAX_UNPACKED = 50 * 1024 * 1024
+#: Far above a budget (a sheet of 2,000 lines of 11 columns is 22,000 cells), far below trouble.
+MAX_CELLS = 200_000
+MAX_SHEETS = 60
+#: Engage reads the columns of the layout only (A to the last line column).
+LAST_COLUMN = max(4, len(LINE_COLUMNS) + 1)
+READ_SECONDS = 10.0
+_CELL_TAGS = (b"<c ", b"<c>", b"<x:c ", b"<si>", b"<si ", b"<x:si")
+
+
+def _count_parts(archive: zipfile.ZipFile) -> tuple[int, int]:
+    """How many sheets and how many cells and shared texts the workbook holds (streamed)."""
+    sheets = cells = 0
+    for item in archive.infolist():
+        name = item.filename
+        is_sheet = name.startswith("xl/worksheets/") and name.endswith(".xml")
+        if not (is_sheet or name == "xl/sharedStrings.xml"):
+            continue
+        sheets += is_sheet
+        tail = b""
+        with archive.open(item) as part:
+            while chunk := part.read(1 << 20):
+                window = tail + chunk
+                cells += sum(window.count(tag) for tag in _CELL_TAGS)
+                cells -= sum(tail.count(tag) for tag in _CELL_TAGS)
+                tail = chunk[-8:]
+    return sheets, cells
+
+
+class _Grid:
+    """The cells of one sheet's layout, read once (openpyxl's read-only mode streams them)."""
+
+    class _Cell:
+        __slots__ = ("value",)
+
+        def __init__(self, value: Any) -> None:
+            self.value = value
+
+    def __init__(self, title: str, values: dict[str, Any], max_row: int) -> None:
+        self.title = title
+        self.values = values
+        self.max_row = max_row
+
+    def __getitem__(self, ref: str) -> _Grid._Cell:
+        return self._Cell(self.values.get(ref))
+
+
+def _grid(sheet: Any, deadline: float) -> _Grid:
+    values: dict[str, Any] = {}
+    max_row = 0
+    # Every row is looked at (their number is bounded by MAX_CELLS), so that lines
+    # below the last one Engage reads are reported, not silently left out.
+    for row in sheet.iter_rows(max_col=LAST_COLUMN):
+        if time.monotonic() > deadline:
+            raise TimeoutError
+        for cell in row:
+            if cell.value is not None and getattr(cell, "coordinate", None):
+                max_row = max(max_row, cell.row)
+                if cell.row <= LAST_LINE:
+                    values[cell.coordinate] = cell.value
+    return _Grid(sheet.title, values, max_row)
 
 
 def _number(value: Any) -> Decimal | None:
@@ -406,8 +478,20 @@ def read_workbook(
         raise WorkbookErrors([CellError("", "", text["not_xlsx"])]) from None
     if unpacked > MAX_UNPACKED:  # a zip bomb, not a budget
         raise WorkbookErrors([CellError("", "", text["too_large"])])
+    # Bounded before openpyxl sees it: it would hold every cell in memory.
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheets, cells = _count_parts(archive)
+    if sheets > MAX_SHEETS:
+        raise WorkbookErrors([CellError("", "", text["too_many_sheets"])])
+    if cells > MAX_CELLS:
+        raise WorkbookErrors([CellError("", "", text["too_many_cells"])])
+    deadline = time.monotonic() + READ_SECONDS
     try:
-        workbook = load_workbook(io.BytesIO(data), data_only=False, read_only=False)
+        workbook = load_workbook(io.BytesIO(data), data_only=False, read_only=True)
+        grids = [_grid(sheet, deadline) for sheet in workbook.worksheets]
+        workbook.close()
+    except TimeoutError:
+        raise WorkbookErrors([CellError("", "", text["too_slow"])]) from None
     except Exception:  # openpyxl raises many kinds for a file that is not a workbook
         raise WorkbookErrors([CellError("", "", text["not_xlsx"])]) from None
     errors: list[CellError] = []
@@ -418,7 +502,7 @@ def read_workbook(
         titles[category.title.casefold()] = category.key
         titles[category.key.casefold()] = category.key
     kinds = {c.key: c.kind for c in snapshot.categories}
-    for sheet in workbook.worksheets:
+    for sheet in grids:
         key = sheet[f"B{ROW_ID}"].value
         if not isinstance(key, str) or not key.strip():
             continue  # the summary, or a sheet the user added: not read
@@ -446,7 +530,7 @@ def read_workbook(
     return partners
 
 
-def _cell_text(sheet: Worksheet, ref: str, errors: list[CellError], text: Mapping[str, str]) -> str:
+def _cell_text(sheet: _Grid, ref: str, errors: list[CellError], text: Mapping[str, str]) -> str:
     value = sheet[ref].value
     if value is None:
         return ""
@@ -460,7 +544,7 @@ def _cell_text(sheet: Worksheet, ref: str, errors: list[CellError], text: Mappin
 
 
 def _cell_number(
-    sheet: Worksheet, ref: str, errors: list[CellError], text: Mapping[str, str]
+    sheet: _Grid, ref: str, errors: list[CellError], text: Mapping[str, str]
 ) -> Decimal | None:
     value = sheet[ref].value
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -482,7 +566,7 @@ def _cell_number(
 
 
 def _read_funding(
-    sheet: Worksheet, partner: ImportedPartner, errors: list[CellError], text: Mapping[str, str]
+    sheet: _Grid, partner: ImportedPartner, errors: list[CellError], text: Mapping[str, str]
 ) -> None:
     for kind, row in FUNDING_ROWS.items():
         note = _cell_text(sheet, f"D{row}", errors, text)
@@ -500,7 +584,7 @@ def _read_funding(
 
 
 def _read_lines(
-    sheet: Worksheet,
+    sheet: _Grid,
     partner: ImportedPartner,
     titles: Mapping[str, str],
     kinds: Mapping[str, str],

@@ -20,6 +20,8 @@ Model = TypeVar("Model", bound=BaseModel)
 
 # Control characters other than tab and newlines never belong in user text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Whatever breaks a line (or a mail header) in a one-line field: it becomes one space.
+_LINE_BREAKS = re.compile(r"[\t\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
 
 
 class FormErrors(Exception):
@@ -44,6 +46,17 @@ def clean_text(value: object) -> object:
     return _CONTROL.sub("", unicodedata.normalize("NFC", value))
 
 
+def clean_line(value: object) -> object:
+    """:func:`clean_text` for one-line fields (names, titles): line breaks become a space.
+
+    Names end up in e-mail subjects and file names, where a line break would
+    break the header.
+    """
+    if not isinstance(value, str):
+        return value
+    return clean_text(_LINE_BREAKS.sub(" ", value))
+
+
 def _email(value: str) -> str:
     try:
         return validate_email(value, check_deliverability=False).normalized.lower()
@@ -53,6 +66,7 @@ def _email(value: str) -> str:
 
 Email = Annotated[str, AfterValidator(_email)]
 CleanText = Annotated[str, BeforeValidator(clean_text)]
+CleanLine = Annotated[str, BeforeValidator(clean_line)]
 
 
 def _message(error: dict[str, Any]) -> str:

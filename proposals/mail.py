@@ -7,7 +7,11 @@ task), so a rolled-back request never mails anybody.
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
+from email import policy
+from email.errors import MessageError
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -42,14 +46,22 @@ def send_pending(smtp: SMTPSettings, factory: sessionmaker[Session], ids: list[i
         messages = session.scalars(
             select(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.sent_at.is_(None))
         ).all()
+        emails = []
+        for message in messages:
+            try:
+                emails.append((message, _email(smtp, message)))
+            except (ValueError, TypeError, IndexError, MessageError) as exc:
+                # Say so in the outbox instead of losing the whole batch without a word.
+                log.warning("outbox message %s cannot be built: %s", message.id, exc)
+                message.error = f"cannot be built: {exc}"[:500]
         try:
             with smtplib.SMTP(smtp.host, smtp.port, timeout=20) as client:
                 if smtp.starttls:
                     client.starttls()
                 if smtp.username:
                     client.login(smtp.username, smtp.password)
-                for message in messages:
-                    client.send_message(_email(smtp, message))
+                for message, email in emails:
+                    client.send_message(email)
                     message.sent_at = utcnow()
                     message.error = ""
         except (OSError, smtplib.SMTPException) as exc:
@@ -59,11 +71,25 @@ def send_pending(smtp: SMTPSettings, factory: sessionmaker[Session], ids: list[i
                     message.error = str(exc)[:500]
 
 
+# Whatever could end or fold a header line: CR, LF, the other controls, Unicode line breaks.
+_HEADER_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+
+
+def header_text(value: str) -> str:
+    """``value`` as one line of header text: names stored before they were cleaned included."""
+    return " ".join(_HEADER_BREAKS.sub(" ", value).split())
+
+
 def _email(smtp: SMTPSettings, message: OutboxMessage) -> EmailMessage:
-    email = EmailMessage()
-    email["From"] = smtp.sender
-    email["To"] = message.recipient
-    email["Subject"] = message.subject
+    """The message as sent: every header set through the structured header classes.
+
+    ``policy.SMTP`` folds long and non-ASCII headers into encoded words with CRLF line
+    ends; values come in as one clean line each, so nothing can add a header.
+    """
+    email = EmailMessage(policy=policy.SMTP)
+    email["From"] = header_text(smtp.sender)
+    email["To"] = Address(addr_spec=header_text(message.recipient))
+    email["Subject"] = header_text(message.subject)
     email["Message-ID"] = make_msgid(domain="engage")
     email.set_content(message.body)
     return email

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from proposals.forms import CleanText, Email, Form, FormErrors
+from proposals.forms import CleanLine, Email, Form, FormErrors
 from proposals.i18n import LOCALES, get_locale
 from proposals.i18n import gettext as _
 from proposals.models import SigninAttempt, User, utcnow
@@ -42,7 +42,7 @@ NewPassword = Annotated[str, Field(min_length=1), AfterValidator(_password)]
 
 
 class SignupForm(Form):
-    name: CleanText = Field(min_length=1, max_length=120)
+    name: CleanLine = Field(min_length=1, max_length=120)
     email: Email = Field(min_length=1, max_length=254)
     password: NewPassword
 
@@ -68,7 +68,7 @@ class ResetForm(Form):
 
 
 class AccountForm(Form):
-    name: CleanText = Field(min_length=1, max_length=120)
+    name: CleanLine = Field(min_length=1, max_length=120)
     locale: str = Field(min_length=2, max_length=10)
     email_notifications: Literal["immediately", "daily", "off"] = "immediately"
 

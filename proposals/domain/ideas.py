@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from proposals.db import Page, json_list_contains, like_pattern, paginate
 from proposals.errors import NotFound
-from proposals.forms import CleanText, Form, FormErrors
+from proposals.forms import CleanLine, CleanText, Form, FormErrors
 from proposals.i18n import country_codes
 from proposals.i18n import gettext as _
 from proposals.models import Idea, IdeaInterest, Organisation, User, utcnow
@@ -35,7 +35,7 @@ def _themes(values: list[str]) -> list[str]:
 
 class IdeaForm(Form):
     organisation: str = Field(min_length=1, max_length=40)
-    title: CleanText = Field(min_length=1, max_length=200)
+    title: CleanLine = Field(min_length=1, max_length=200)
     summary: CleanText = Field(min_length=1, max_length=5000)
     themes: Annotated[list[str], AfterValidator(_themes)] = Field(default_factory=list)
     countries_sought: Annotated[list[str], AfterValidator(_countries)] = Field(

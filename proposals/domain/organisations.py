@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from proposals.domain import consortium
 from proposals.errors import NotFound
-from proposals.forms import CleanText, Email, Form, FormErrors
+from proposals.forms import CleanLine, CleanText, Email, Form, FormErrors
 from proposals.i18n import WORKING_LANGUAGES, country_codes
 from proposals.i18n import gettext as _
 from proposals.models import Membership, Organisation, OrganisationInvitation, User, utcnow
@@ -52,9 +52,9 @@ def _website(url: str) -> str:
 
 
 class OrganisationForm(Form):
-    name: CleanText = Field(min_length=1, max_length=200)
+    name: CleanLine = Field(min_length=1, max_length=200)
     country: Annotated[str, AfterValidator(_country)] = Field(min_length=1, max_length=2)
-    city: CleanText = Field(min_length=1, max_length=120)
+    city: CleanLine = Field(min_length=1, max_length=120)
     legal_form: str = "association"
     themes: list[str] = Field(default_factory=list)
     tags: str = Field(default="", max_length=600)

@@ -39,6 +39,7 @@ from proposals.money import percent_shares
 from proposals.policy import can
 from proposals.web import targets
 from proposals.web.plumbing import (
+    attachment,
     current_user,
     db,
     flash,
@@ -398,7 +399,7 @@ def download(request: Request) -> Response:
     return Response(
         data,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="{workbook_name(proposal)}"'},
+        headers={"Content-Disposition": attachment(workbook_name(proposal))},
     )
 
 

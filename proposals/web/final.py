@@ -12,12 +12,13 @@ from starlette.responses import Response
 from proposals import urls
 from proposals.domain import actions, exporting, final
 from proposals.errors import Invalid, NotFound
-from proposals.forms import CleanText, Form
+from proposals.forms import CleanLine, Form
 from proposals.i18n import gettext as _
 from proposals.models import Export, Proposal
 from proposals.policy import can
 from proposals.web import targets
 from proposals.web.plumbing import (
+    attachment,
     current_user,
     db,
     flash,
@@ -39,7 +40,7 @@ MEDIA_TYPES = {
 
 class SubmissionForm(Form):
     submitted_on: date
-    reference: CleanText = Field(min_length=1, max_length=100)
+    reference: CleanLine = Field(min_length=1, max_length=100)
 
     @field_validator("submitted_on")
     @classmethod
@@ -130,7 +131,7 @@ def _download(row: Export) -> Response:
         row.content,
         media_type=MEDIA_TYPES.get(extension, "application/octet-stream"),
         headers={
-            "Content-Disposition": f'attachment; filename="{row.filename}"',
+            "Content-Disposition": attachment(row.filename),
             "X-Content-SHA256": row.sha256,
             "Cache-Control": "no-store",
         },

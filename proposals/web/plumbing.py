@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import functools
 import logging
+import unicodedata
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -166,11 +167,34 @@ def _unread(request: Request, user: User | None) -> int:
     return unread_count(request.state.db, user)
 
 
+# What may stay as it is in a URL sent in a header (as Starlette's RedirectResponse keeps).
+_URL_SAFE = ":/%#?=@[]!$&'()*+,;"
+
+
 def redirect(request: Request, url: str) -> Response:
     """Redirect after a successful form post (htmx follows it as a full navigation)."""
     if is_htmx(request):
-        return Response(status_code=204, headers={"HX-Redirect": url})
+        # Percent-encoded like the Location header: a header carries ASCII only.
+        return Response(status_code=204, headers={"HX-Redirect": quote(url, safe=_URL_SAFE)})
     return RedirectResponse(url, status_code=303)
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition header value that downloads ``filename``, whatever its letters.
+
+    The plain ``filename`` is an ASCII fallback; ``filename*`` (RFC 6266) gives the
+    real name to the browsers that read it.
+    """
+    name = "".join(ch for ch in filename if unicodedata.category(ch)[0] not in "CZ" or ch == " ")
+    fallback = "".join(
+        ch
+        for ch in unicodedata.normalize("NFKD", name)
+        if ch.isascii() and ch.isprintable() and ch not in '"\\'
+    ).strip()
+    fallback = fallback or "download"
+    if fallback == name:
+        return f'attachment; filename="{name}"'
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def use_request_locale(request: Request, user: User | None = None) -> str:
@@ -353,9 +377,11 @@ def page_number(request: Request) -> int:
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
-    """Only ever redirect to a path on this site (no open redirects)."""
+    """Only ever redirect to a path on this site: no open redirect, nothing that breaks a header."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
+    if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in target):
+        return default  # CR/LF, DEL, tabs...: never part of an address Engage links to
     return target
 
 

@@ -12,7 +12,7 @@ from proposals.calls.checks import run_checks
 from proposals.domain import actions, audit, consortium
 from proposals.domain.ideas import get_idea
 from proposals.errors import Denied, Invalid
-from proposals.forms import CleanText, Email, Form, form_id
+from proposals.forms import CleanLine, Email, Form, form_id
 from proposals.i18n import get_locale
 from proposals.i18n import gettext as _
 from proposals.models import Proposal, ProposalInvitation, User
@@ -41,8 +41,8 @@ ROUND_TRIGGERS = ("request_review", "return_for_revision")
 
 class ProposalForm(Form):
     call: str = Field(min_length=1, max_length=40)
-    title: CleanText = Field(min_length=1, max_length=300)
-    acronym: CleanText = Field(default="", max_length=20)
+    title: CleanLine = Field(min_length=1, max_length=300)
+    acronym: CleanLine = Field(default="", max_length=20)
     organisation: str = Field(min_length=1, max_length=40)
     invite: list[str] = Field(default_factory=list, max_length=100)
 

@@ -14,7 +14,7 @@ from proposals import mail, urls
 from proposals.calls import library
 from proposals.domain import accounts, consortium, reviews
 from proposals.errors import NotFound
-from proposals.forms import CleanText, Email, Form, form_id
+from proposals.forms import CleanLine, CleanText, Email, Form, form_id
 from proposals.i18n import get_locale
 from proposals.i18n import gettext as _
 from proposals.models import Proposal, ReviewRound, SectionVerdict, User
@@ -54,7 +54,7 @@ class VerdictForm(Form):
 
 
 class MentorForm(Form):
-    name: CleanText = Field(min_length=1, max_length=120)
+    name: CleanLine = Field(min_length=1, max_length=120)
     email: Email = Field(min_length=1, max_length=254)
 
 

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from proposals import live, urls
 from proposals.domain import comments, reviews, sections
 from proposals.errors import NotFound
-from proposals.forms import CleanText, Form, form_id
+from proposals.forms import CleanLine, CleanText, Form, form_id
 from proposals.i18n import gettext as _
 from proposals.models import Comment, Membership, Proposal, Revision, Section, User
 from proposals.policy import can, proposal_role
@@ -408,7 +408,7 @@ def _announce(request: Request, section: Section, result: sections.SaveResult) -
 
 
 class AnnexForm(Form):
-    title: CleanText = Field(min_length=1, max_length=300)
+    title: CleanLine = Field(min_length=1, max_length=300)
     char_limit: int | None = Field(default=None, ge=1, le=100_000)
 
 

@@ -123,9 +123,10 @@ def cmd_createadmin(args: argparse.Namespace) -> int:
 
 
 def cmd_remind(args: argparse.Namespace) -> int:
-    """Due-date reminders and daily digests; safe to run as often as a scheduler likes."""
+    """Reminders, digests and failed mail sent again; safe to run as often as a scheduler likes."""
     from datetime import date
 
+    from proposals import mail
     from proposals.db import make_engine, make_sessionmaker, unit_of_work
     from proposals.domain import notifications
     from proposals.live import Broker
@@ -142,9 +143,10 @@ def cmd_remind(args: argparse.Namespace) -> int:
             ids = notifications.due_reminders(session, today)
         notifications.deliver(settings, factory, templates, Broker(engine), ids)
         digests = notifications.send_digests(settings, factory, templates)
+        retried = mail.retry_due(settings.smtp, factory)
     finally:
         engine.dispose()
-    print(f"Reminders: {len(ids)}. Digests: {digests}.")
+    print(f"Reminders: {len(ids)}. Digests: {digests}. Mail retried: {retried}.")
     return 0
 
 
@@ -264,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     calls.set_defaults(func=cmd_calls)
 
     remind = sub.add_parser(
-        "remind", help="send due-date reminders and daily digests (run by a scheduler)"
+        "remind", help="send reminders and daily digests, retry failed mail (run by a scheduler)"
     )
     remind.add_argument("--today", default="", help="the date to remind for (YYYY-MM-DD)")
     remind.set_defaults(func=cmd_remind)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 import re
 import smtplib
+from datetime import datetime, timedelta
 from email import policy
 from email.errors import MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from proposals.db import unit_of_work
@@ -38,37 +39,118 @@ def queue(session: Session, recipient: str, subject: str, body: str, kind: str) 
     return message
 
 
+# A failed message is tried again after 15 min, 45 min, 2 h 15, 6 h 45, 20 h: six attempts
+# over about a day and a half, so that an SMTP server down overnight loses nothing.
+MAX_ATTEMPTS = 6
+FIRST_RETRY = timedelta(minutes=15)
+RETRY_FACTOR = 3
+
+
 def send_pending(smtp: SMTPSettings, factory: sessionmaker[Session], ids: list[int]) -> None:
     """Send the given outbox messages over SMTP and record the outcome of each."""
     if not smtp.configured or not ids:
         return
     with unit_of_work(factory) as session:
-        messages = session.scalars(
-            select(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.sent_at.is_(None))
-        ).all()
-        emails = []
-        for message in messages:
-            try:
-                emails.append((message, _email(smtp, message)))
-            except (ValueError, TypeError, IndexError, MessageError) as exc:
-                # Say so in the outbox instead of losing the whole batch without a word.
-                log.warning("outbox message %s cannot be built: %s", message.id, exc)
-                message.error = f"cannot be built: {exc}"[:500]
+        _send(smtp, session, _unsent(session, OutboxMessage.id.in_(ids)))
+
+
+def retry_due(
+    smtp: SMTPSettings, factory: sessionmaker[Session], now: datetime | None = None
+) -> int:
+    """Try again every failed message whose next attempt is due; how many were tried."""
+    if not smtp.configured:
+        return 0
+    with unit_of_work(factory) as session:
+        due = _unsent(session, OutboxMessage.next_attempt_at <= (now or utcnow()))
+        _send(smtp, session, due)
+        return len(due)
+
+
+def _unsent(session: Session, condition: ColumnElement[bool]) -> list[OutboxMessage]:
+    # SKIP LOCKED (PostgreSQL): two workers retrying at once never send a message twice.
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(condition, OutboxMessage.sent_at.is_(None))
+            .order_by(OutboxMessage.id)
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
+def _send(smtp: SMTPSettings, session: Session, messages: list[OutboxMessage]) -> None:
+    """One SMTP connection for ``messages``; each is marked sent, or failed with its error."""
+    ready = []
+    for message in messages:
+        message.attempts += 1
         try:
-            with smtplib.SMTP(smtp.host, smtp.port, timeout=20) as client:
-                if smtp.starttls:
-                    client.starttls()
-                if smtp.username:
-                    client.login(smtp.username, smtp.password)
-                for message, email in emails:
+            ready.append((message, _email(smtp, message)))
+        except (ValueError, TypeError, IndexError, MessageError) as exc:
+            # Say so in the outbox instead of losing the whole batch without a word.
+            _failed(message, f"cannot be built: {exc}", retry=False)
+    pending = {message.id for message, _ in ready}
+    try:
+        with smtplib.SMTP(smtp.host, smtp.port, timeout=20) as client:
+            if smtp.starttls:
+                client.starttls()
+            if smtp.username:
+                client.login(smtp.username, smtp.password)
+            for message, email in ready:
+                try:
                     client.send_message(email)
+                except (
+                    smtplib.SMTPRecipientsRefused,
+                    smtplib.SMTPSenderRefused,
+                    smtplib.SMTPDataError,
+                ) as exc:
+                    _failed(message, _reason(exc))  # the connection serves the others still
+                else:
                     message.sent_at = utcnow()
                     message.error = ""
-        except (OSError, smtplib.SMTPException) as exc:
-            log.warning("mail delivery failed for outbox ids %s: %s", ids, exc)
-            for message in messages:
-                if message.sent_at is None:
-                    message.error = str(exc)[:500]
+                    message.next_attempt_at = None
+                pending.discard(message.id)
+    except (OSError, smtplib.SMTPException) as exc:
+        for message, _built in ready:
+            if message.id in pending:
+                _failed(message, _reason(exc))
+
+
+def _failed(message: OutboxMessage, reason: str, *, retry: bool = True) -> None:
+    """Record why ``message`` was not sent, and when to try again (if ever)."""
+    message.error = reason[:500]
+    if retry and message.attempts < MAX_ATTEMPTS:
+        delay = FIRST_RETRY * RETRY_FACTOR ** (message.attempts - 1)
+        message.next_attempt_at = utcnow() + delay
+        log.warning(
+            "outbox message %s not sent (attempt %s of %s), next attempt in %s: %s",
+            message.id,
+            message.attempts,
+            MAX_ATTEMPTS,
+            delay,
+            reason,
+        )
+    else:
+        message.next_attempt_at = None
+        log.error(
+            "outbox message %s not sent after %s attempts, given up: %s",
+            message.id,
+            message.attempts,
+            reason,
+        )
+
+
+def _reason(exc: Exception) -> str:
+    """The server's answer ("451 4.3.0 Mailbox busy"), or what went wrong on the way."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        answers = exc.recipients.values()
+        return "; ".join(f"{code} {_text(answer)}" for code, answer in answers)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{exc.smtp_code} {_text(exc.smtp_error)}"
+    return str(exc) or exc.__class__.__name__
+
+
+def _text(answer: bytes | str) -> str:
+    return answer.decode(errors="replace") if isinstance(answer, bytes) else answer
 
 
 # Whatever could end or fold a header line: CR, LF, the other controls, Unicode line breaks.

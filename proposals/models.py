@@ -183,7 +183,11 @@ class SigninAttempt(Base):
 
 
 class OutboxMessage(Base):
-    """Every e-mail Engage sends; without SMTP this is where admins read them."""
+    """Every e-mail Engage sends; without SMTP this is where admins read them.
+
+    A message that failed keeps its error and the time of its next attempt
+    (``engage remind`` retries it, with a growing delay, up to a limit).
+    """
 
     __tablename__ = "outbox_message"
 
@@ -195,6 +199,8 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     error: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
 
 
 class CallProfileRecord(Base):

@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from proposals import mail
 from proposals.errors import Denied, Invalid
 from proposals.i18n import gettext as _
 from proposals.i18n import lazy_gettext as _l
@@ -37,10 +38,13 @@ def home(request: Request) -> Response:
 @view("admin")
 def outbox(request: Request) -> Response:
     page = page_number(request)
-    total = db(request).scalar(select(func.count()).select_from(OutboxMessage)) or 0
+    failed = OutboxMessage.sent_at.is_(None) & (OutboxMessage.error != "")
+    failed_count = db(request).scalar(select(func.count()).where(failed)) or 0
+    only_failed = request.query_params.get("show") == "failed"
+    shown = select(OutboxMessage).where(failed) if only_failed else select(OutboxMessage)
+    total = db(request).scalar(select(func.count()).select_from(shown.subquery())) or 0
     messages = db(request).scalars(
-        select(OutboxMessage)
-        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        shown.order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
         .limit(OUTBOX_PAGE_SIZE)
         .offset((page - 1) * OUTBOX_PAGE_SIZE)
     )
@@ -52,6 +56,9 @@ def outbox(request: Request) -> Response:
             "page": page,
             "has_next": page * OUTBOX_PAGE_SIZE < total,
             "total": total,
+            "failed_count": failed_count,
+            "only_failed": only_failed,
+            "max_attempts": mail.MAX_ATTEMPTS,
             "smtp": request.app.state.settings.smtp.configured,
         },
     )

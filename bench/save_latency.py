@@ -71,7 +71,7 @@ def run(
 ) -> dict[str, object]:
     servers = [Server(workdir / f"{label}-{i}", url, extra_env=extra_env) for i in range(processes)]
     try:
-        team = build_consortium(servers[0].url, url)
+        team = build_consortium(servers[0])
         keys = team.keys[: args.shared] if args.shared else team.keys
         outcome = Outcome()
         started = time.perf_counter()

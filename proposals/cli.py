@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import os
 import sys
 import time
@@ -35,11 +36,22 @@ def _migrate(settings: Settings) -> None:
         print(f"Call profiles stored: {', '.join(added)}.", flush=True)
 
 
+def _log_to_console() -> None:
+    """Show Engage's own log on the console from INFO (in development without SMTP: e-mails)."""
+    logger = logging.getLogger("engage")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:  %(name)s: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def _serve(settings: Settings, host: str, port: int, demo_accounts: list[dict[str, str]]) -> None:
     import uvicorn
 
     from proposals.app import create_app
 
+    _log_to_console()
     app = create_app(settings, demo_accounts=demo_accounts)
     print(f"Engage is running at http://{host}:{port}/ (press Ctrl+C to stop)", flush=True)
     uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="info")
@@ -134,6 +146,7 @@ def cmd_remind(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     _migrate(settings)
+    _log_to_console()
     engine = make_engine(settings.database_url)
     factory = make_sessionmaker(engine)
     templates = make_environment()
@@ -143,7 +156,7 @@ def cmd_remind(args: argparse.Namespace) -> int:
             ids = notifications.due_reminders(session, today)
         notifications.deliver(settings, factory, templates, Broker(engine), ids)
         digests = notifications.send_digests(settings, factory, templates)
-        retried = mail.retry_due(settings.smtp, factory)
+        retried = mail.retry_due(settings, factory)
     finally:
         engine.dispose()
     print(f"Reminders: {len(ids)}. Digests: {digests}. Mail retried: {retried}.")

@@ -2,6 +2,12 @@
 
 Sending happens after the request's transaction has committed (a background
 task), so a rolled-back request never mails anybody.
+
+Links that let their holder in (a new password, an invitation) are secrets of the
+recipient: the stored body holds a placeholder for each, the links wait beside it
+only until the message is delivered, and the outbox shows a marker instead. Without
+SMTP, development prints each message with its links to the log (the console);
+production prints nothing.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import smtplib
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from email import policy
 from email.errors import MessageError
@@ -21,22 +28,86 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from proposals.db import unit_of_work
 from proposals.models import OutboxMessage, utcnow
-from proposals.settings import SMTPSettings
+from proposals.settings import Settings, SMTPSettings
 
 log = logging.getLogger("engage.mail")
 
+_PLACEHOLDER = "[[secret link {}]]"
+_PLACEHOLDERS = re.compile(r"\[\[secret link (\d+)\]\]")
 
-def queue(session: Session, recipient: str, subject: str, body: str, kind: str) -> OutboxMessage:
+
+def queue(
+    session: Session,
+    recipient: str,
+    subject: str,
+    body: str,
+    kind: str,
+    *,
+    secret_links: Sequence[str] = (),
+) -> OutboxMessage:
     """Record a message in the outbox; it is sent once the session's transaction commits.
 
+    ``secret_links`` are the links in ``body`` that let their holder in: they are
+    kept apart from the stored body, and only until the message is delivered.
     The ids wait in ``session.info["mail"]`` for whoever commits (the request's
-    unit of work) to hand them to :func:`send_pending`.
+    unit of work) to hand them to :func:`send`.
     """
-    message = OutboxMessage(recipient=recipient, subject=subject[:300], body=body, kind=kind)
+    links = [link for link in secret_links if link]
+    for number, link in enumerate(links):
+        body = body.replace(link, _PLACEHOLDER.format(number))
+    message = OutboxMessage(
+        recipient=recipient,
+        subject=subject[:300],
+        body=body,
+        kind=kind,
+        secret_links=links or None,
+    )
     session.add(message)
     session.flush()
     session.info.setdefault("mail", []).append(message.id)
     return message
+
+
+def shown_body(message: OutboxMessage, marker: str) -> str:
+    """The body as the outbox shows it: every secret link replaced by ``marker``."""
+    return _PLACEHOLDERS.sub(marker, message.body)
+
+
+def _full_body(message: OutboxMessage) -> str:
+    """The body as the recipient reads it, secret links in place."""
+    links = message.secret_links or []
+
+    def link(match: re.Match[str]) -> str:
+        number = int(match.group(1))
+        return links[number] if number < len(links) else match.group(0)
+
+    return _PLACEHOLDERS.sub(link, message.body)
+
+
+def send(settings: Settings, factory: sessionmaker[Session], ids: list[int]) -> None:
+    """Deliver the given outbox messages: over SMTP, or without it to the console.
+
+    Without SMTP, development (and tests) print each message with its links, so
+    that a developer can follow them; production prints nothing. Either way the
+    secret links are not kept once the message is delivered.
+    """
+    if not ids:
+        return
+    with unit_of_work(factory) as session:
+        messages = _unsent(session, OutboxMessage.id.in_(ids))
+        if settings.smtp.configured:
+            _send(settings.smtp, session, messages)
+            return
+        for message in messages:
+            if not settings.production:
+                log.info(
+                    "e-mail %s to %s, not sent (no SMTP_HOST):\nSubject: %s\n\n%s",
+                    message.id,
+                    message.recipient,
+                    message.subject,
+                    _full_body(message),
+                )
+            message.secret_links = None
 
 
 # A failed message is tried again after 15 min, 45 min, 2 h 15, 6 h 45, 20 h: six attempts
@@ -46,23 +117,15 @@ FIRST_RETRY = timedelta(minutes=15)
 RETRY_FACTOR = 3
 
 
-def send_pending(smtp: SMTPSettings, factory: sessionmaker[Session], ids: list[int]) -> None:
-    """Send the given outbox messages over SMTP and record the outcome of each."""
-    if not smtp.configured or not ids:
-        return
-    with unit_of_work(factory) as session:
-        _send(smtp, session, _unsent(session, OutboxMessage.id.in_(ids)))
-
-
 def retry_due(
-    smtp: SMTPSettings, factory: sessionmaker[Session], now: datetime | None = None
+    settings: Settings, factory: sessionmaker[Session], now: datetime | None = None
 ) -> int:
     """Try again every failed message whose next attempt is due; how many were tried."""
-    if not smtp.configured:
+    if not settings.smtp.configured:
         return 0
     with unit_of_work(factory) as session:
         due = _unsent(session, OutboxMessage.next_attempt_at <= (now or utcnow()))
-        _send(smtp, session, due)
+        _send(settings.smtp, session, due)
         return len(due)
 
 
@@ -108,6 +171,7 @@ def _send(smtp: SMTPSettings, session: Session, messages: list[OutboxMessage]) -
                     message.sent_at = utcnow()
                     message.error = ""
                     message.next_attempt_at = None
+                    message.secret_links = None  # delivered: the link is not kept
                 pending.discard(message.id)
     except (OSError, smtplib.SMTPException) as exc:
         for message, _built in ready:
@@ -131,6 +195,7 @@ def _failed(message: OutboxMessage, reason: str, *, retry: bool = True) -> None:
         )
     else:
         message.next_attempt_at = None
+        message.secret_links = None  # never to be sent: nobody needs the link any more
         log.error(
             "outbox message %s not sent after %s attempts, given up: %s",
             message.id,
@@ -173,5 +238,5 @@ def _email(smtp: SMTPSettings, message: OutboxMessage) -> EmailMessage:
     email["To"] = Address(addr_spec=header_text(message.recipient))
     email["Subject"] = header_text(message.subject)
     email["Message-ID"] = make_msgid(domain="engage")
-    email.set_content(message.body)
+    email.set_content(_full_body(message))
     return email

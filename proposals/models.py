@@ -186,7 +186,9 @@ class OutboxMessage(Base):
     """Every e-mail Engage sends; without SMTP this is where admins read them.
 
     A message that failed keeps its error and the time of its next attempt
-    (``engage remind`` retries it, with a growing delay, up to a limit).
+    (``engage remind`` retries it, with a growing delay, up to a limit). Links that
+    let their holder in are not in ``body`` but in ``secret_links``, and only until
+    the message is delivered (``proposals.mail``).
     """
 
     __tablename__ = "outbox_message"
@@ -201,6 +203,7 @@ class OutboxMessage(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     next_attempt_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    secret_links: Mapped[list[str] | None] = mapped_column(JSON, default=None)
 
 
 class CallProfileRecord(Base):

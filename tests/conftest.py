@@ -6,9 +6,11 @@ in production, and every table is emptied after each test.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -177,3 +179,33 @@ def count_queries(app, client: TestClient, url: str) -> tuple[int, str]:  # type
     finally:
         event.remove(app.state.engine, "before_cursor_execute", counter)
     return count, response.text
+
+
+class PrintedMail(logging.Handler):
+    """What Engage prints of its e-mails (``engage.mail`` log), as a developer reads it."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@contextmanager
+def printed_mail() -> Iterator[PrintedMail]:
+    """Collect what Engage prints of each e-mail while the block runs (no SMTP: the console)."""
+    handler = PrintedMail()
+    logger = logging.getLogger("engage.mail")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

@@ -21,12 +21,27 @@ import httpx2 as httpx
 from sqlalchemy import Engine, select
 
 from proposals.db import make_engine
-from proposals.models import OutboxMessage, Proposal, Revision, Section
+from proposals.models import Proposal, Revision, Section
+from tests.support import Server
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "storm-password-1234"
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 JSON = {"Accept": "application/json"}
+
+
+def printed_link(server: Server, pattern: str, timeout: float = 10) -> str:
+    """The last link matching ``pattern`` in the e-mails the server printed to its log.
+
+    Without SMTP, development prints each e-mail after the response is sent: wait for it.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        found = re.findall(pattern, server.log_text())
+        if found or time.monotonic() > deadline:
+            assert found, server.log_text()[-3000:]
+            return found[-1]
+        time.sleep(0.1)
 
 
 # --- browsers --------------------------------------------------------------------------
@@ -79,12 +94,14 @@ class Consortium:
     keys: list[str] = field(default_factory=list)  # every section of the proposal
 
 
-def build_consortium(url: str, database_url: str) -> Consortium:
+def build_consortium(server: Server) -> Consortium:
     """Over HTTP: a coordinator (PL), a partner organisation (NO) with two members,
     a proposal with both, and its sections assigned to the NO partner.
 
     The writers are the coordinator (who may edit every section) and the two NO members.
+    The colleague joins by the link of the e-mail the server printed (no SMTP).
     """
+    url = server.url
     anna = _sign_up(url, "Anna Lead", "anna@storm.example.org")
     org_pl = _organisation(anna, "Fundacja Burza", "PL", "Gdańsk")
     ola = _sign_up(url, "Ola Partner", "ola@storm.example.org")
@@ -95,19 +112,7 @@ def build_consortium(url: str, database_url: str) -> Consortium:
         f"/organisations/{org_no}/invitations",
         {"email": "kari@storm.example.org", "role": "member"},
     )
-    engine = make_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            body = conn.execute(
-                select(OutboxMessage.body)
-                .where(OutboxMessage.recipient == "kari@storm.example.org")
-                .order_by(OutboxMessage.id.desc())
-            ).scalar_one()
-    finally:
-        engine.dispose()
-    join = re.search(r"/join/[^\s]+", body)
-    assert join, body
-    post(kari, join.group(0))
+    post(kari, printed_link(server, r"/join/[^\s]+"))
     response = post(
         anna,
         "/proposals/new",

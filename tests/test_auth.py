@@ -7,7 +7,7 @@ import re
 from sqlalchemy import select
 
 from proposals.models import OutboxMessage, SigninAttempt, User
-from tests.conftest import PASSWORD, csrf, make_user, post, row_counts, sign_in
+from tests.conftest import PASSWORD, csrf, make_user, post, printed_mail, row_counts, sign_in
 
 SIGNUP = {"name": "Ewa Nowak", "email": "ewa@example.org", "password": PASSWORD}
 
@@ -103,11 +103,12 @@ def test_signin_is_throttled_per_address(client, db, settings):
 
 def test_password_reset_by_emailed_link_is_single_use(client, db):
     make_user(db)
-    response = post(client, "/password/forgot", {"email": "ewa@example.org"})
+    with printed_mail() as printed:
+        response = post(client, "/password/forgot", {"email": "ewa@example.org"})
     assert "If an account exists for ewa@example.org" in response.text
     message = db.scalar(select(OutboxMessage).where(OutboxMessage.kind == "reset"))
     assert message is not None and message.recipient == "ewa@example.org"
-    link = re.search(r"http://\S+/password/reset/\S+", message.body).group(0)
+    link = re.search(r"http://\S+/password/reset/\S+", printed.text).group(0)
     path = link.split("127.0.0.1:8000", 1)[1]
     new_password = "a brand new passphrase"
     response = post(client, path, {"password": new_password, "confirm": new_password})

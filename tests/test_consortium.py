@@ -24,7 +24,7 @@ from proposals.models import (
     User,
     utcnow,
 )
-from tests.conftest import PASSWORD, csrf, post, row_counts
+from tests.conftest import PASSWORD, csrf, post, printed_mail, row_counts
 from tests.consortium_helpers import (
     Consortium,
     Person,
@@ -344,13 +344,14 @@ def test_odd_directory_parameters_never_make_a_server_error(anna, query):
 
 def email_invitation(db, who: Person, pid: str, email: str, role: str = "partner") -> str:  # type: ignore[no-untyped-def]
     """Invite ``email`` as ``who``; the path of the link in the e-mail."""
-    response = post(who.client, f"/proposals/{pid}/invitations", {"email": email, "role": role})
+    with printed_mail() as printed:  # as a developer without SMTP reads the e-mail
+        response = post(who.client, f"/proposals/{pid}/invitations", {"email": email, "role": role})
     assert f"We have sent an invitation to {email}." in flashes(response)
     db.expire_all()
     message = db.scalars(select(OutboxMessage).where(OutboxMessage.recipient == email)).one()
     assert message.kind == "proposal-invitation"
     assert message.subject == "Fundacja Fala invites you to a joint project: Baltic youth councils"
-    return JOIN_LINK.search(message.body).group(1)
+    return JOIN_LINK.search(printed.text).group(1)
 
 
 def newcomer_with_organisation(app, email: str = "mari@ee.example.org") -> TestClient:  # type: ignore[no-untyped-def]

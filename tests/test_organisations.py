@@ -12,7 +12,15 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from proposals.models import Membership, Organisation, OrganisationInvitation, OutboxMessage, utcnow
-from tests.conftest import csrf, make_organisation, make_user, post, row_counts, sign_in
+from tests.conftest import (
+    csrf,
+    make_organisation,
+    make_user,
+    post,
+    printed_mail,
+    row_counts,
+    sign_in,
+)
 
 PROFILE = {
     "name": "Fundacja Fala",
@@ -41,16 +49,17 @@ def members(db, organisation: Organisation) -> dict[str, str]:  # type: ignore[n
 
 def invite(client, db, organisation: Organisation, email: str, role: str = "member") -> str:  # type: ignore[no-untyped-def]
     """Invite ``email`` as the signed-in admin; the path of the link in the e-mail."""
-    response = post(
-        client,
-        f"/organisations/{organisation.public_id}/invitations",
-        {"email": email, "role": role},
-    )
+    with printed_mail() as printed:  # as a developer without SMTP reads the e-mail
+        response = post(
+            client,
+            f"/organisations/{organisation.public_id}/invitations",
+            {"email": email, "role": role},
+        )
     assert response.status_code == 200
     assert f"We have sent an invitation to {email}" in response.text
     message = db.scalars(select(OutboxMessage).where(OutboxMessage.recipient == email)).one()
     assert message.kind == "organisation-invitation"
-    return re.search(r"https?://[^/\s]+(/join/\S+)", message.body).group(1)
+    return re.search(r"https?://[^/\s]+(/join/\S+)", printed.text).group(1)
 
 
 def switch_user(client, email: str) -> None:  # type: ignore[no-untyped-def]

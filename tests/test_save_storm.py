@@ -43,7 +43,7 @@ def test_storm_keeps_every_acknowledged_save(tmp_path: Path) -> None:
     with fresh_database(tmp_path) as url:
         server = Server(tmp_path, url)
         try:
-            team = build_consortium(server.url, url)
+            team = build_consortium(server)
             outcome = Outcome()
             storm(server.url, team.pid, team.key, team.writers, CLIENTS, SAVES, outcome)
         finally:
@@ -64,7 +64,7 @@ def test_storm_survives_sigkill(tmp_path: Path) -> None:
         server = Server(tmp_path / "first", url)
         restarted = None
         try:
-            team = build_consortium(server.url, url)
+            team = build_consortium(server)
             outcome = Outcome()
             stop = threading.Event()
             killed = threading.Lock()

@@ -270,7 +270,7 @@ def deliver(
                 .group_by(Notification.user_id)
             ).all()
         )
-    mail.send_pending(settings.smtp, factory, outbox)
+    mail.send(settings, factory, outbox)
     if broker is not None:
         for user_id in users:
             broker.publish(
@@ -310,7 +310,7 @@ def send_digests(settings: Settings, factory: sessionmaker[Session], templates: 
             reader.digest_sent_at = now
             for note in notes:
                 note.emailed_at = now
-    mail.send_pending(settings.smtp, factory, outbox)
+    mail.send(settings, factory, outbox)
     return len(outbox)
 
 

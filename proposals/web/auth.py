@@ -126,7 +126,8 @@ def _send_reset_link(request: Request, user: User) -> None:
     body = templates.get_template("mail/reset_password.txt").render(
         user=user, link=link, hours=request.app.state.settings.password_reset_hours
     )
-    mail.queue(db(request), user.email, _("Choose a new password for Engage"), body, "reset")
+    subject = _("Choose a new password for Engage")
+    mail.queue(db(request), user.email, subject, body, "reset", secret_links=[link])
 
 
 @view("public")

@@ -138,7 +138,9 @@ def invite_member(request: Request) -> Response:
         organisation=organisation, inviter=user, link=link, days=settings.invitation_days
     )
     subject = _("%(name)s invites you to Engage", name=organisation.name)
-    mail.queue(db(request), data.email, subject, body, "organisation-invitation")
+    mail.queue(
+        db(request), data.email, subject, body, "organisation-invitation", secret_links=[link]
+    )
     flash(request, _("We have sent an invitation to %(email)s.", email=data.email))
     return redirect(request, urls.link(organisation))
 

@@ -48,11 +48,15 @@ def outbox(request: Request) -> Response:
         .limit(OUTBOX_PAGE_SIZE)
         .offset((page - 1) * OUTBOX_PAGE_SIZE)
     )
+    messages = list(messages)
+    # The personal links are the recipients' secrets: an admin reads everything else.
+    hidden = _("[link hidden: only the recipient gets it]")
     return render(
         request,
         "admin/outbox.html",
         {
-            "messages": list(messages),
+            "messages": messages,
+            "bodies": {m.id: mail.shown_body(m, hidden) for m in messages},
             "page": page,
             "has_next": page * OUTBOX_PAGE_SIZE < total,
             "total": total,

@@ -303,10 +303,8 @@ def _after_commit(request: Request, response: Response) -> None:
     settings = request.app.state.settings
     tasks = BackgroundTasks()
     mail_ids = getattr(request.state, "mail", [])
-    if mail_ids and settings.smtp.configured:
-        tasks.add_task(
-            mail.send_pending, settings.smtp, request.app.state.sessionmaker, list(mail_ids)
-        )
+    if mail_ids:
+        tasks.add_task(mail.send, settings, request.app.state.sessionmaker, list(mail_ids))
     notified = getattr(request.state, "notified", [])
     if notified:
         tasks.add_task(

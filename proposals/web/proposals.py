@@ -263,7 +263,7 @@ def invite_email(request: Request) -> Response:
         lead=lead.organisation.name,
         title=proposal.title,
     )
-    mail.queue(db(request), data.email, subject, body, "proposal-invitation")
+    mail.queue(db(request), data.email, subject, body, "proposal-invitation", secret_links=[link])
     flash(request, _("We have sent an invitation to %(email)s.", email=data.email))
     return _back(request, proposal, "consortium")
 

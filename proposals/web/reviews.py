@@ -337,9 +337,8 @@ def _invite_mentor(request: Request, name: str, email: str) -> None:
     body = request.app.state.templates.get_template("mail/mentor_invitation.txt").render(
         user=user, inviter=current_user(request), link=link, hours=settings.password_reset_hours
     )
-    mail.queue(
-        db(request), email, _("You are invited to mentor consortia on Engage"), body, "mentor"
-    )
+    subject = _("You are invited to mentor consortia on Engage")
+    mail.queue(db(request), email, subject, body, "mentor", secret_links=[link])
 
 
 routes = [

@@ -1,4 +1,4 @@
-"""Mail failures retried: each outbox message counts its attempts and knows its next one.
+"""Mail: attempts and the next one of each message; secret links kept apart, until delivered.
 
 Revision ID: 0010
 Revises: 0009
@@ -25,10 +25,12 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_outbox_message_next_attempt_at"), ["next_attempt_at"], unique=False
         )
+        batch_op.add_column(sa.Column("secret_links", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
+        batch_op.drop_column("secret_links")
         batch_op.drop_index(batch_op.f("ix_outbox_message_next_attempt_at"))
         batch_op.drop_column("next_attempt_at")
         batch_op.drop_column("attempts")

@@ -166,6 +166,27 @@ class OrganisationInvitation(Base):
     invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
 
 
+def session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class UserSession(Base):
+    """One signed-in browser: the session cookie carries its random token, and it counts
+    only while it has not ended (signing out, a new password, "Sign out everywhere else")."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True, default=session_token)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    address: Mapped[str] = mapped_column(String(64), default="")  # where it signed in from
+    agent: Mapped[str] = mapped_column(String(300), default="")  # its User-Agent, to name it
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
 class SigninAttempt(Base):
     """Every sign-in attempt, so that throttling holds across app processes."""
 

@@ -30,6 +30,7 @@ PATHS: dict[str, str] = {
     "forgot_password": "/password/forgot",
     "reset_password": "/password/reset/{token}",
     "account": "/account",
+    "end_other_sessions": "/account/sessions/end",
     "language": "/language",
     "outbox": "/admin/outbox",
     "admin_calls": "/admin/calls",

@@ -136,17 +136,19 @@ def test_forged_reset_token_is_refused(client):
 def test_password_change_ends_other_sessions(client, app, db):
     from starlette.testclient import TestClient
 
+    from proposals.domain import accounts
+
     user = make_user(db)
     sign_in(client)
     with TestClient(app) as other:
         sign_in(other)
         assert "Welcome" in other.get("/").text
-        user = db.get(User, user.id)
-        from proposals.passwords import hash_password
-
-        user.password_hash = hash_password("changed elsewhere 123")
+        # Every way to a new password goes through this (the reset link, a mentor's
+        # first password): it ends every session signed in with the old one.
+        accounts.set_password(db, db.get(User, user.id), "changed elsewhere 123")
         db.commit()
         assert "Welcome" not in other.get("/").text
+        assert "Welcome" not in client.get("/").text
 
 
 def test_missing_csrf_token_is_refused_and_nothing_stored(client, db):

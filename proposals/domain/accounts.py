@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from proposals.domain import sessions
 from proposals.forms import CleanLine, Email, Form, FormErrors
 from proposals.i18n import LOCALES, get_locale
 from proposals.i18n import gettext as _
@@ -154,8 +155,10 @@ def authenticate(db: Session, email: str, password: str, address: str) -> User |
     return user
 
 
-def set_password(user: User, password: str) -> None:
+def set_password(db: Session, user: User, password: str) -> None:
+    """Give ``user`` a new password: every session signed in before it ends."""
     user.password_hash = hash_password(password)
+    sessions.end_others(db, user)
 
 
 def reset_payload(user: User) -> dict[str, object]:

@@ -6,12 +6,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from proposals import mail, urls
-from proposals.domain import accounts
+from proposals.domain import accounts, sessions
 from proposals.forms import FormErrors
-from proposals.i18n import LOCALES
+from proposals.i18n import LOCALES, ngettext
 from proposals.i18n import gettext as _
 from proposals.models import User
-from proposals.passwords import session_fingerprint
 from proposals.web.plumbing import (
     LANGUAGE_COOKIE,
     current_user,
@@ -33,12 +32,16 @@ def client_address(request: Request) -> str:
 
 
 def sign_in(request: Request, user: User) -> None:
-    """Start a fresh session for ``user`` (a new session id stops session fixation)."""
+    """Start a fresh session for ``user``: a new record on the server, its id in the cookie
+    (a new id stops session fixation; the browser's previous session, if any, ends)."""
+    sessions.end(db(request), request.session.get("sid"))
     keep = {k: request.session[k] for k in ("flash",) if k in request.session}
     request.session.clear()
     request.session.update(keep)
-    request.session["uid"] = user.id
-    request.session["auth"] = session_fingerprint(user)
+    record = sessions.start(
+        db(request), user, client_address(request), request.headers.get("user-agent", "")
+    )
+    request.session["sid"] = record.token
 
 
 @view("public")
@@ -91,6 +94,8 @@ def signin(request: Request) -> Response:
 
 @view("public")
 def signout(request: Request) -> Response:
+    # Ended on the server: a copy of the cookie (another device, a thief) is worth nothing.
+    sessions.end(db(request), request.session.get("sid"))
     request.session.clear()
     flash(request, _("You are signed out."))
     return redirect(request, urls.path("home"))
@@ -141,7 +146,7 @@ def reset_password(request: Request) -> Response:
         return render(request, "auth/reset_invalid.html", status_code=400)
     _values, errors, data = submitted(request, accounts.ResetForm)
     if data is not None:
-        accounts.set_password(user, data.password)
+        accounts.set_password(db(request), user, data.password)  # ends every session
         sign_in(request, user)
         flash(request, _("Your password is changed. You are signed in."))
         return redirect(request, urls.path("home"))
@@ -165,7 +170,39 @@ def account(request: Request) -> Response:
         response = redirect(request, urls.path("account"))
         response.set_cookie(LANGUAGE_COOKIE, data.locale, max_age=365 * 86400, samesite="lax")
         return response
-    return render_form(request, "auth/account.html", values, errors)
+    return render_form(
+        request, "auth/account.html", values, errors, sessions=_signed_in_browsers(request, user)
+    )
+
+
+def _signed_in_browsers(request: Request, user: User) -> list[dict[str, object]]:
+    this = request.session.get("sid")
+    return [
+        {
+            "name": sessions.browser_name(record.agent),
+            "address": record.address,
+            "since": record.created_at,
+            "this": record.token == this,
+        }
+        for record in sessions.active(db(request), user)
+    ]
+
+
+@view("use_engage")
+def end_other_sessions(request: Request) -> Response:
+    """Sign out everywhere else: every session of the user but this browser's ends."""
+    user = current_user(request)
+    assert user is not None
+    ended = sessions.end_others(db(request), user, keep=request.session.get("sid"))
+    flash(
+        request,
+        ngettext(
+            "You are signed out everywhere else (%(num)s browser).",
+            "You are signed out everywhere else (%(num)s browsers).",
+            ended,
+        ),
+    )
+    return redirect(request, urls.path("account"))
 
 
 @view("public")
@@ -195,5 +232,6 @@ routes = [
     route("forgot_password", forgot_password, ("GET", "POST")),
     route("reset_password", reset_password, ("GET", "POST")),
     route("account", account, ("GET", "POST")),
+    route("end_other_sessions", end_other_sessions, ("POST",)),
     route("language", set_language, ("POST",)),
 ]

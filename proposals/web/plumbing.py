@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.background import BackgroundTasks
 from starlette.concurrency import run_in_threadpool
@@ -31,10 +31,10 @@ from starlette.templating import Jinja2Templates
 
 from proposals import i18n, mail, urls
 from proposals.db import unit_of_work
+from proposals.domain import sessions
 from proposals.domain.notifications import deliver, unread_count
 from proposals.forms import FormErrors, validate
-from proposals.models import Membership, User, utcnow
-from proposals.passwords import session_fingerprint
+from proposals.models import User, utcnow
 from proposals.policy import can, kind_of_action, needs_sign_in, require, rule
 from proposals.security import csrf_token
 from proposals.templating import make_environment
@@ -211,18 +211,12 @@ def use_request_locale(request: Request, user: User | None = None) -> str:
 
 
 def _load_user(request: Request, session: Session) -> User | None:
-    uid = request.session.get("uid")
-    if not isinstance(uid, int):
-        return None
-    user = session.scalar(
-        select(User)
-        .where(User.id == uid)
-        .options(selectinload(User.memberships).selectinload(Membership.organisation))
-    )
-    # A password change signs out every other session: the fingerprint no longer matches.
-    if user is None or request.session.get("auth") != session_fingerprint(user):
+    """The signed-in user: the session the cookie names must be live on the server."""
+    user = sessions.signed_in_user(session, request.session.get("sid"))
+    if user is None and ("sid" in request.session or "uid" in request.session):
+        # Signed out elsewhere, a new password, too old, or a cookie from before sessions
+        # lived on the server: this browser is signed out.
         request.session.clear()
-        return None
     return user
 
 

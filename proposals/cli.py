@@ -54,7 +54,15 @@ def _serve(settings: Settings, host: str, port: int, demo_accounts: list[dict[st
     _log_to_console()
     app = create_app(settings, demo_accounts=demo_accounts)
     print(f"Engage is running at http://{host}:{port}/ (press Ctrl+C to stop)", flush=True)
-    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="info")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        proxy_headers=True,
+        # The same proxies Engage believes (proposals.web.clients.client_address).
+        forwarded_allow_ips=",".join(settings.trusted_proxies),
+        log_level="info",
+    )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -38,10 +39,16 @@ class Settings:
     smtp: SMTPSettings = field(default_factory=SMTPSettings)
     demo: bool = False
     default_timezone: str = "Europe/Warsaw"
-    # Sign-in throttling: failures allowed inside the window before refusing.
+    # Sign-in throttling, over a sliding window: an address is refused for the rest of
+    # the window after its limit; an account's failures beyond its limit make each
+    # further try from a browser it never signed in with wait (2 s, 4 s, 8 s ... 60 s).
     signin_window_minutes: int = 15
     signin_max_failures_per_account: int = 5
     signin_max_failures_per_address: int = 20
+    signin_first_delay_seconds: int = 2
+    signin_max_delay_seconds: int = 60
+    # The proxies whose X-Forwarded-For is believed (addresses or networks).
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     password_reset_hours: int = 2
     invitation_days: int = 14
 
@@ -90,6 +97,28 @@ def _int(environ: dict[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _trusted_proxies(environ: dict[str, str]) -> tuple[str, ...]:
+    raw = environ.get("ENGAGE_TRUSTED_PROXIES", "").strip()
+    if not raw:
+        return Settings.trusted_proxies
+    proxies = tuple(part.strip() for part in raw.split(",") if part.strip())
+    if "*" in proxies:
+        # With "*" the first X-Forwarded-For address wins, which the client writes itself.
+        raise SettingsError(
+            "ENGAGE_TRUSTED_PROXIES cannot be '*': list your proxies' addresses or network "
+            "(e.g. 10.0.0.0/8), so that a client cannot choose the address Engage counts"
+        )
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError as exc:
+            raise SettingsError(
+                "ENGAGE_TRUSTED_PROXIES must list IP addresses or networks separated by "
+                f"commas (e.g. 127.0.0.1,10.0.0.0/8), got {proxy!r}"
+            ) from exc
+    return proxies
+
+
 def load_settings(environ: dict[str, str] | None = None, cwd: Path | None = None) -> Settings:
     """Build the settings from environment variables (see README, "Configuration")."""
     environ = dict(os.environ if environ is None else environ)
@@ -125,4 +154,5 @@ def load_settings(environ: dict[str, str] | None = None, cwd: Path | None = None
         base_url=(environ.get("ENGAGE_BASE_URL", "") or "http://127.0.0.1:8000").rstrip("/"),
         smtp=smtp,
         demo=environ.get("ENGAGE_DEMO", "").lower() in ("1", "true", "yes"),
+        trusted_proxies=_trusted_proxies(environ),
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Literal
 
@@ -124,22 +126,59 @@ def new_invited_user(db: Session, name: str, email: str) -> User:
     return user
 
 
-def minutes_until_allowed(db: Session, settings: Settings, email: str, address: str) -> int:
-    """0 when sign-in may be tried now; otherwise how many minutes to wait."""
-    since = utcnow() - timedelta(minutes=settings.signin_window_minutes)
+@dataclass(frozen=True)
+class Throttle:
+    """Whether a sign-in may be tried now: ``seconds`` to wait first (0: go ahead).
+
+    ``by_address``: the address is over its limit (refused for the rest of the window);
+    otherwise the account's failures slow down browsers it never signed in with.
+    """
+
+    seconds: int = 0
+    by_address: bool = False
+
+    @property
+    def minutes(self) -> int:
+        return max(1, math.ceil(self.seconds / 60))
+
+
+def signin_throttle(
+    db: Session, settings: Settings, email: str, address: str, *, known_device: bool
+) -> Throttle:
+    """How long a sign-in to ``email`` from ``address`` must wait (OWASP: slow down, do not
+    lock out). A stranger's failures never stop the real user on a browser they signed in
+    with before (``known_device``); elsewhere each try beyond the account's limit waits
+    twice as long as the one before, up to a minute. The limit per address stays whole.
+    """
+    now = utcnow()
+    window = timedelta(minutes=settings.signin_window_minutes)
     failures = select(func.count(), func.min(SigninAttempt.created_at)).where(
-        SigninAttempt.created_at >= since, SigninAttempt.succeeded.is_(False)
+        SigninAttempt.created_at >= now - window, SigninAttempt.succeeded.is_(False)
     )
-    by_account = db.execute(failures.where(SigninAttempt.email == normalise_email(email))).one()
-    by_address = db.execute(failures.where(SigninAttempt.address == address)).one()
-    for (count, oldest), limit in (
-        (by_account, settings.signin_max_failures_per_account),
-        (by_address, settings.signin_max_failures_per_address),
-    ):
-        if count >= limit and oldest is not None:
-            remaining = oldest + timedelta(minutes=settings.signin_window_minutes) - utcnow()
-            return max(1, int(remaining.total_seconds() // 60) + 1)
-    return 0
+    count, oldest = db.execute(failures.where(SigninAttempt.address == address)).one()
+    if count >= settings.signin_max_failures_per_address and oldest is not None:
+        return Throttle(_seconds(oldest + window - now), by_address=True)
+    if known_device:
+        return Throttle()
+    count, latest = db.execute(
+        select(func.count(), func.max(SigninAttempt.created_at)).where(
+            SigninAttempt.email == normalise_email(email),
+            SigninAttempt.created_at >= now - window,
+            SigninAttempt.succeeded.is_(False),
+        )
+    ).one()
+    beyond = count - settings.signin_max_failures_per_account
+    if beyond < 0 or latest is None:
+        return Throttle()
+    delay = min(
+        settings.signin_max_delay_seconds,
+        settings.signin_first_delay_seconds * 2 ** min(beyond, 30),
+    )
+    return Throttle(_seconds(latest + timedelta(seconds=delay) - now))
+
+
+def _seconds(remaining: timedelta) -> int:
+    return max(0, math.ceil(remaining.total_seconds()))
 
 
 def authenticate(db: Session, email: str, password: str, address: str) -> User | None:

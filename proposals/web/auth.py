@@ -11,6 +11,7 @@ from proposals.forms import FormErrors
 from proposals.i18n import LOCALES, ngettext
 from proposals.i18n import gettext as _
 from proposals.models import User
+from proposals.web.clients import client_address, known_device, remember_device
 from proposals.web.plumbing import (
     LANGUAGE_COOKIE,
     current_user,
@@ -25,10 +26,6 @@ from proposals.web.plumbing import (
     submitted,
     view,
 )
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def sign_in(request: Request, user: User) -> None:
@@ -58,7 +55,7 @@ def signup(request: Request) -> Response:
         else:
             sign_in(request, user)
             flash(request, _("Welcome to Engage, %(name)s.", name=user.name))
-            return redirect(request, safe_next(values.get("next")))
+            return _known_from_now_on(request, user, safe_next(values.get("next")))
     return render_form(request, "auth/signup.html", values, errors)
 
 
@@ -70,26 +67,48 @@ def signin(request: Request) -> Response:
         return redirect(request, safe_next(initial["next"]))
     values, errors, data = submitted(request, accounts.SigninForm, initial=initial)
     if data is not None:
-        settings = request.app.state.settings
         address = client_address(request)
-        wait = accounts.minutes_until_allowed(db(request), settings, data.email, address)
-        user = (
-            None if wait else accounts.authenticate(db(request), data.email, data.password, address)
+        throttle = accounts.signin_throttle(
+            db(request),
+            request.app.state.settings,
+            data.email,
+            address,
+            known_device=known_device(request, data.email),
         )
-        if wait:
+        user = (
+            None
+            if throttle.seconds
+            else accounts.authenticate(db(request), data.email, data.password, address)
+        )
+        if throttle.seconds and throttle.by_address:
             errors["__all__"] = _(
                 "Too many failed sign-ins. For your security, try again in %(minutes)s "
                 "minutes, or reset your password.",
-                minutes=wait,
+                minutes=throttle.minutes,
+            )
+        elif throttle.seconds:
+            errors["__all__"] = ngettext(
+                "Too many failed sign-ins for this account. Wait %(num)s second and try "
+                "again, or reset your password.",
+                "Too many failed sign-ins for this account. Wait %(num)s seconds and try "
+                "again, or reset your password.",
+                throttle.seconds,
             )
         elif user is None:
             errors["__all__"] = _("The e-mail or password is not right. Try again.")
         else:
             sign_in(request, user)
-            return redirect(request, safe_next(values.get("next")))
+            return _known_from_now_on(request, user, safe_next(values.get("next")))
     return render_form(
         request, "auth/signin.html", values, errors, demo_accounts=request.app.state.demo_accounts
     )
+
+
+def _known_from_now_on(request: Request, user: User, target: str) -> Response:
+    """Redirect to ``target``, marking this browser as known to the account just proven."""
+    response = redirect(request, target)
+    remember_device(request, response, user.email)
+    return response
 
 
 @view("public")
@@ -149,7 +168,7 @@ def reset_password(request: Request) -> Response:
         accounts.set_password(db(request), user, data.password)  # ends every session
         sign_in(request, user)
         flash(request, _("Your password is changed. You are signed in."))
-        return redirect(request, urls.path("home"))
+        return _known_from_now_on(request, user, urls.path("home"))
     return render_form(request, "auth/reset.html", {}, errors, email=user.email)
 
 

@@ -177,6 +177,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     from proposals.db import make_engine, make_sessionmaker, unit_of_work
     from proposals.domain import consortium, exporting
+    from proposals.errors import Invalid
     from proposals.models import Proposal
 
     settings = load_settings()
@@ -202,7 +203,11 @@ def cmd_export(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 return 1
-            row = exporting.export(session, proposal, None, args.kind, args.partner or None)
+            try:
+                row = exporting.export(session, proposal, None, args.kind, args.partner or None)
+            except Invalid as exc:  # e.g. the call's Word template has gone from the server
+                print(f"engage: nothing was exported: {exc.message}", file=sys.stderr)
+                return 1
             target = Path(args.output or row.filename)
             target.write_bytes(row.content)
             print(f"{target} ({len(row.content)} bytes, sha256 {row.sha256})")

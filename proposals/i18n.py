@@ -26,7 +26,9 @@ from babel.support import LazyProxy, NullTranslations, Translations
 TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 DEFAULT_LOCALE = "en"
 #: The interface languages, in the order the switcher offers them.
-LOCALES: tuple[str, ...] = ("en", "pl")
+LOCALES: tuple[str, ...] = ("en", "pl", "nb", "lt")
+#: Tags that mean an interface language: Norwegian ("no") and Nynorsk readers get Bokmål.
+ALIASES: dict[str, str] = {"no": "nb", "nn": "nb"}
 DEFAULT_TIMEZONE = "Europe/Warsaw"
 
 _locale: ContextVar[str] = ContextVar("engage_locale", default=DEFAULT_LOCALE)
@@ -36,6 +38,7 @@ _timezone: ContextVar[str] = ContextVar("engage_timezone", default=DEFAULT_TIMEZ
 @cache
 def translations(locale: str) -> NullTranslations:
     """The catalogue for ``locale``, compiled in memory from its ``.po`` file."""
+    locale = ALIASES.get(locale, locale)
     po = TRANSLATIONS_DIR / locale / "LC_MESSAGES" / "messages.po"
     if locale == DEFAULT_LOCALE or not po.exists():
         return NullTranslations()
@@ -47,8 +50,14 @@ def translations(locale: str) -> NullTranslations:
     return Translations(fp=buffer)
 
 
+def interface_locale(locale: str) -> str:
+    """The interface language for a language tag: itself, its alias (no -> nb), or English."""
+    locale = ALIASES.get(locale, locale)
+    return locale if locale in LOCALES else DEFAULT_LOCALE
+
+
 def set_locale(locale: str, timezone: str | None = None) -> None:
-    _locale.set(locale if locale in LOCALES else DEFAULT_LOCALE)
+    _locale.set(interface_locale(locale))
     if timezone:
         _timezone.set(timezone)
 
@@ -56,7 +65,7 @@ def set_locale(locale: str, timezone: str | None = None) -> None:
 @contextmanager
 def using(locale: str, timezone: str | None = None) -> Iterator[None]:
     """Speak ``locale`` (and show times in ``timezone``) inside the block, e.g. for an e-mail."""
-    locale_token = _locale.set(locale if locale in LOCALES else DEFAULT_LOCALE)
+    locale_token = _locale.set(interface_locale(locale))
     timezone_token = _timezone.set(timezone or _timezone.get())
     try:
         yield
@@ -112,6 +121,7 @@ def negotiate(accept_language: str) -> str:
         wanted.append((quality, tag.strip().lower()))
     for _quality, tag in sorted(wanted, key=lambda item: -item[0]):
         base = tag.split("-")[0]
+        base = ALIASES.get(base, base)
         if base in LOCALES:
             return base
     return DEFAULT_LOCALE

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
@@ -47,22 +48,75 @@ def _catalog(locale: str):  # type: ignore[no-untyped-def]
         return read_po(fh, locale=locale)
 
 
-def test_polish_catalogue_translates_every_message_in_the_source():
-    catalog = _catalog("pl")
+TRANSLATED = [code for code in i18n.LOCALES if code != i18n.DEFAULT_LOCALE]
+
+
+def test_every_interface_language_has_a_catalogue():
+    assert {"pl", "nb", "lt"} <= set(TRANSLATED)
+    for locale in TRANSLATED:
+        assert (ROOT / "proposals" / "translations" / locale / "LC_MESSAGES").is_dir()
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_catalogue_translates_every_message_in_the_source(locale):
+    catalog = _catalog(locale)
     missing = sorted(
         m for m in _source_messages() if not (catalog.get(m) and catalog.get(m).string)
     )
-    assert missing == [], f"untranslated in Polish: {missing[:10]} (run the i18n steps in README)"
+    assert missing == [], f"untranslated in {locale}: {missing[:10]} (tools/apply_translations.py)"
 
 
-def test_polish_catalogue_has_no_fuzzy_entries_and_keeps_placeholders():
-    for message in _catalog("pl"):
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_catalogue_has_no_fuzzy_entries_and_keeps_placeholders(locale):
+    catalog = _catalog(locale)
+    for message in catalog:
         if not message.id:
             continue
         assert not message.fuzzy, message.id
-        source = message.id if isinstance(message.id, str) else message.id[0]
-        target = message.string if isinstance(message.string, str) else message.string[0]
-        assert sorted(PLACEHOLDER.findall(source)) == sorted(PLACEHOLDER.findall(target)), source
+        if message.pluralizable:
+            forms = message.string
+            assert len(forms) == catalog.num_plurals, message.id
+            assert all(form.strip() for form in forms), message.id
+            wanted = set(PLACEHOLDER.findall(message.id[1])) - {"%(num)s"}
+            for form in forms:
+                assert wanted <= set(PLACEHOLDER.findall(form)), (message.id, form)
+                assert set(PLACEHOLDER.findall(form)) <= wanted | {"%(num)s"}, (message.id, form)
+            continue
+        assert sorted(PLACEHOLDER.findall(message.id)) == sorted(
+            PLACEHOLDER.findall(message.string)
+        ), message.id
+
+
+@pytest.mark.parametrize(
+    ("locale", "forms"),
+    [("pl", 3), ("nb", 2), ("lt", 3)],
+)
+def test_plural_forms_follow_the_language(locale, forms):
+    assert _catalog(locale).num_plurals == forms
+    one, few, many = (
+        i18n.translations(locale).ngettext("%(num)s idea", "%(num)s ideas", n) % {"num": n}
+        for n in (1, 3, 10)
+    )
+    expected = {
+        "pl": ("1 pomysł", "3 pomysły", "10 pomysłów"),
+        "nb": ("1 idé", "3 idéer", "10 idéer"),
+        "lt": ("1 idėja", "3 idėjos", "10 idėjų"),
+    }[locale]
+    assert (one, few, many) == expected
+
+
+@pytest.mark.parametrize(
+    ("locale", "opening", "closing"),
+    [("nb", "«", "»"), ("lt", "„", "“")],
+)
+def test_quotation_marks_are_the_language_s_own(locale, opening, closing):
+    for message in _catalog(locale):
+        if not message.id or message.pluralizable:
+            continue
+        if "“" in message.id:
+            assert opening in message.string and closing in message.string, message.id
+            if locale == "nb":
+                assert "“" not in message.string and "”" not in message.string, message.string
 
 
 def test_accept_language_chooses_polish(client):
@@ -113,3 +167,39 @@ def test_country_and_language_names_are_localised():
     i18n.set_locale("en")
     assert i18n.country_name("LT") == "Lithuania"
     assert ("PL", "Poland") in i18n.country_choices()
+
+
+@pytest.mark.parametrize(
+    ("header", "lang", "words"),
+    [
+        ("nb-NO,nb;q=0.9,en;q=0.5", "nb", "Logg inn"),
+        ("no", "nb", "Logg inn"),
+        ("nn-NO", "nb", "Logg inn"),
+        ("lt-LT,lt;q=0.9", "lt", "Prisijungti"),
+    ],
+)
+def test_accept_language_chooses_norwegian_and_lithuanian(client, header, lang, words):
+    response = client.get("/signin", headers={"Accept-Language": header})
+    assert f'<html lang="{lang}">' in response.text
+    assert words in response.text
+
+
+def test_switcher_offers_every_language_in_its_own_name(client):
+    page = client.get("/signin").text
+    names = {"en": "English", "pl": "Polski", "nb": "Norsk bokmål", "lt": "Lietuvių"}
+    for code, name in names.items():
+        assert f'<option value="{code}" lang="{code}"' in page
+        assert name in page
+
+
+@pytest.mark.parametrize(
+    ("locale", "heading"), [("nb", "Organisasjonene dine"), ("lt", "Jūsų organizacijos")]
+)
+def test_language_switcher_speaks_norwegian_and_lithuanian(client, db, locale, heading):
+    user = make_user(db, locale="en")
+    sign_in(client)
+    response = post(client, "/language", {"locale": locale, "next": "/organisations"})
+    assert f'<html lang="{locale}">' in response.text
+    assert heading in response.text
+    db.refresh(user)
+    assert user.locale == locale

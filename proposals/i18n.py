@@ -15,13 +15,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 import pycountry
 from babel import Locale, dates, numbers
+from babel.core import get_global
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import LazyProxy, NullTranslations, Translations
+
+from exports.locales import format_locale as _format_locale
 
 TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 DEFAULT_LOCALE = "en"
@@ -76,6 +79,11 @@ def using(locale: str, timezone: str | None = None) -> Iterator[None]:
 
 def get_locale() -> str:
     return _locale.get()
+
+
+def format_locale() -> str:
+    """The Babel locale for dates and numbers: the interface language, English as en-GB."""
+    return _format_locale(get_locale())
 
 
 def get_timezone() -> ZoneInfo:
@@ -133,7 +141,16 @@ def negotiate(accept_language: str) -> str:
 def format_datetime(value: datetime | None, format: str = "medium") -> str:
     if value is None:
         return ""
-    return dates.format_datetime(value, format=format, tzinfo=get_timezone(), locale=get_locale())
+    return dates.format_datetime(
+        value, format=format, tzinfo=get_timezone(), locale=format_locale()
+    )
+
+
+def format_time(value: datetime | None, format: str = "short") -> str:
+    """A moment's time of day in the reader's zone: "14:05"."""
+    if value is None:
+        return ""
+    return dates.format_time(value, format=format, tzinfo=get_timezone(), locale=format_locale())
 
 
 def format_date(value: date | datetime | None, format: str = "medium") -> str:
@@ -141,20 +158,20 @@ def format_date(value: date | datetime | None, format: str = "medium") -> str:
         return ""
     if isinstance(value, datetime):
         value = value.astimezone(get_timezone()).date()
-    return dates.format_date(value, format=format, locale=get_locale())
+    return dates.format_date(value, format=format, locale=format_locale())
 
 
 def format_number(value: int | Decimal | float) -> str:
-    return numbers.format_decimal(value, locale=get_locale())
+    return numbers.format_decimal(value, locale=format_locale())
 
 
 def format_money(value: Decimal, currency: str) -> str:
-    return numbers.format_currency(value, currency, locale=get_locale())
+    return numbers.format_currency(value, currency, locale=format_locale())
 
 
 def format_percent(value: Decimal) -> str:
     """A share such as 0.6975 as "69.75%" (en) or "69,75 %" (pl): always two decimals."""
-    locale = Locale.parse(get_locale())
+    locale = Locale.parse(format_locale())
     pattern = copy.copy(locale.percent_formats[None])
     pattern.frac_prec = (2, 2)
     return pattern.apply(value, locale)
@@ -215,3 +232,44 @@ def locale_display_name(code: str) -> str:
     """The name of an interface language in that language itself (for the switcher)."""
     name = Locale.parse(code).get_display_name(code) or code
     return name[:1].upper() + name[1:]
+
+
+# --- time zones ----------------------------------------------------------------------
+
+#: The region's time zones, offered first.
+REGION_TIMEZONES: tuple[str, ...] = (
+    "Europe/Warsaw",
+    "Europe/Oslo",
+    "Europe/Vilnius",
+    "Europe/Riga",
+    "Europe/Tallinn",
+    "Europe/Stockholm",
+    "Europe/Copenhagen",
+    "Europe/Helsinki",
+    "Atlantic/Reykjavik",
+    "Europe/Berlin",
+    "Europe/London",
+)
+
+
+@cache
+def timezone_names() -> frozenset[str]:
+    """Every IANA zone a person may choose ("Area/City"; no Etc/GMT+3 or legacy aliases)."""
+    return frozenset(
+        z
+        for z in available_timezones()
+        if "/" in z and z.split("/")[0] not in {"Etc", "SystemV", "US", "Canada", "Brazil"}
+    )
+
+
+def timezone_choices() -> list[tuple[str, str]]:
+    """(zone, label): the region's zones first, then every other zone by name."""
+    label = lambda zone: zone.replace("_", " ")  # noqa: E731
+    others = sorted(timezone_names() - set(REGION_TIMEZONES))
+    return [(z, label(z)) for z in (*REGION_TIMEZONES, *others)]
+
+
+def country_timezone(code: str) -> str:
+    """The time zone of a country's capital region (Oslo for NO), or the default."""
+    zones = get_global("territory_zones").get(code.upper(), [])
+    return zones[0] if zones and zones[0] in timezone_names() else DEFAULT_TIMEZONE

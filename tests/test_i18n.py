@@ -12,7 +12,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from proposals import i18n
-from tests.conftest import make_user, post, sign_in
+from tests.conftest import make_organisation, make_user, post, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER = re.compile(r"%\(\w+\)s")
@@ -107,16 +107,22 @@ def test_plural_forms_follow_the_language(locale, forms):
 
 @pytest.mark.parametrize(
     ("locale", "opening", "closing"),
-    [("nb", "«", "»"), ("lt", "„", "“")],
+    [("pl", "„", "”"), ("nb", "«", "»"), ("lt", "„", "“")],
 )
 def test_quotation_marks_are_the_language_s_own(locale, opening, closing):
+    """Polish „…”, Norwegian «…», Lithuanian „…“: never the English “…” in a translation."""
     for message in _catalog(locale):
         if not message.id or message.pluralizable:
             continue
         if "“" in message.id:
             assert opening in message.string and closing in message.string, message.id
-            if locale == "nb":
-                assert "“" not in message.string and "”" not in message.string, message.string
+        text = message.string.replace("„", "")
+        if locale == "pl":
+            assert "“" not in text, message.string
+        if locale == "nb":
+            assert "“" not in text and "”" not in text, message.string
+        if locale == "lt":
+            assert "”" not in text, message.string
 
 
 def test_accept_language_chooses_polish(client):
@@ -156,8 +162,101 @@ def test_dates_and_numbers_follow_the_locale():
     assert i18n.format_percent(Decimal("0.6975")) == "69,75%"
     i18n.set_locale("en", "Europe/Warsaw")
     assert i18n.format_number(Decimal("1234567.5")) == "1,234,567.5"
-    assert i18n.format_date(moment) == "Mar 2, 2026"
     assert i18n.format_percent(Decimal("0.6975")) == "69.75%"
+
+
+def test_english_writes_dates_and_times_the_european_way():
+    afternoon = datetime(2026, 12, 1, 13, 5, tzinfo=UTC)
+    i18n.set_locale("en", "Europe/Warsaw")
+    assert i18n.format_date(afternoon) == "1 Dec 2026"
+    assert i18n.format_date(afternoon, "short") == "01/12/2026"
+    assert i18n.format_datetime(afternoon) == "1 Dec 2026, 14:05:00"
+    assert i18n.format_money(Decimal("13830.6"), "EUR") == "€13,830.60"
+    i18n.set_locale("nb", "Europe/Oslo")
+    assert i18n.format_date(afternoon) == "1. des. 2026"
+    assert i18n.format_number(Decimal("13830.6")) == "13\xa0830,6"
+    i18n.set_locale("lt", "Europe/Vilnius")
+    assert i18n.format_datetime(afternoon).endswith("15:05:00")
+
+
+US_DATE = re.compile(
+    r"\b\d{1,2}/\d{1,2}/\d{2}\b|\d:\d\d(?::\d\d)?\s?[AP]M\b"
+    r"|\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{1,2}, \d{4}"
+)
+
+
+def test_english_pages_show_no_us_dates(client, db):
+    user = make_user(db, locale="en")
+    make_organisation(db, user)
+    sign_in(client)
+    post(
+        client,
+        "/organisations/new",
+        {
+            "name": "Fala",
+            "country": "PL",
+            "city": "Gdańsk",
+            "legal_form": "foundation",
+            "themes": ["youth"],
+            "languages": ["pl"],
+            "description": "We sail.",
+        },
+    )
+    page = client.get("/account").text
+    stamp = re.search(r"signed in (.+?) from", page).group(1)
+    assert re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2}:\d{2}", stamp), stamp
+    for path in ("/account", "/proposals", "/organisations", "/ideas", "/calls"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert not US_DATE.search(response.text), (path, US_DATE.search(response.text))
+
+
+def test_account_chooses_a_time_zone_and_refuses_an_unknown_one(client, db):
+    user = make_user(db, locale="en")
+    sign_in(client)
+    page = client.get("/account").text
+    assert '<option value="Europe/Warsaw" selected>' in page
+    assert '<option value="Europe/Vilnius">' in page
+    form = {"name": "Ewa Nowak", "locale": "en", "email_notifications": "immediately"}
+    response = post(client, "/account", {**form, "timezone": "Europe/Vilnius"})
+    assert response.status_code == 200 and "Your account is saved." in response.text
+    db.refresh(user)
+    assert user.timezone == "Europe/Vilnius"
+    for bogus in ("Mars/Olympus", "<script>x</script>", "Etc/GMT+3", "x" * 5000):
+        response = post(client, "/account", {**form, "timezone": bogus})
+        assert response.status_code == 422, bogus
+        assert "Choose one of the options." in response.text or "at most 64" in response.text
+        db.refresh(user)
+        assert user.timezone == "Europe/Vilnius"
+    # A form without the field keeps the zone.
+    post(client, "/account", form)
+    db.refresh(user)
+    assert user.timezone == "Europe/Vilnius"
+
+
+@pytest.mark.parametrize(
+    ("country", "zone"), [("NO", "Europe/Oslo"), ("LT", "Europe/Vilnius"), ("PL", "Europe/Warsaw")]
+)
+def test_first_organisation_sets_the_time_zone_until_the_person_chooses(client, db, country, zone):
+    user = make_user(db, locale="en")
+    sign_in(client)
+    profile = {
+        "name": "Frivillig",
+        "country": country,
+        "city": "Kristiansand",
+        "legal_form": "association",
+        "themes": ["youth"],
+        "languages": ["en"],
+        "description": "We volunteer.",
+    }
+    post(client, "/organisations/new", profile)
+    db.refresh(user)
+    assert user.timezone == zone
+    # A second organisation elsewhere does not move it.
+    post(client, "/organisations/new", {**profile, "name": "Other", "country": "IS"})
+    db.refresh(user)
+    assert user.timezone == zone
+    assert i18n.country_timezone("ZZ") == i18n.DEFAULT_TIMEZONE
 
 
 def test_country_and_language_names_are_localised():

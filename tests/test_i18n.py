@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from exports.snapshot import Labels
 from proposals import i18n
 from tests.conftest import make_organisation, make_user, post, sign_in
 
@@ -302,3 +304,21 @@ def test_language_switcher_speaks_norwegian_and_lithuanian(client, db, locale, h
     assert heading in response.text
     db.refresh(user)
     assert user.locale == locale
+
+
+@pytest.mark.parametrize(
+    ("language", "contents", "page"),
+    [
+        ("nb", "Innhold", "Side 2 av 9"),
+        ("lt", "Turinys", "2 puslapis iš 9"),
+        ("no", "Innhold", "Side 2 av 9"),  # a Norwegian call's language code reads Bokmål
+    ],
+)
+def test_exports_fixed_words_follow_the_calls_language(language, contents, page):
+    labels = Labels.translated(i18n.translations(language).gettext)
+    english = Labels()
+    assert labels.toc == contents
+    assert labels.page % {"page": 2, "pages": 9} == page
+    same = [f.name for f in fields(Labels) if getattr(labels, f.name) == getattr(english, f.name)]
+    # Only words that are the same in that language may stay as they are.
+    assert set(same) <= {"role_partner", "partners", "budget", "category"}, same

@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     for problem in problems:
         print(problem, file=sys.stderr)
     for path in done:
-        print(f"applied {path.relative_to(ROOT)}")
+        print(f"applied {PENDING.name}/{path.name}")
         if not args.keep:
             path.unlink()
     return 1 if problems else 0

@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from proposals import i18n
 from tests.e2e.journey import exactly
 
+SAVED = re.compile(r"^\s*Saved")  # "Saved" or "Saved, merged with ..." (not "... saved by")
 LANGUAGE_LABEL = {"en": "Language", "pl": "Język", "nb": "Språk", "lt": "Kalba"}
 WORDS = {
     "en": {
@@ -46,7 +47,7 @@ WORDS = {
 }  # fmt: skip
 
 
-def sign_in(page: Page, url: str, email: str, locale: str) -> None:
+def sign_in(page: Page, url: str, email: str, locale: str = "en") -> None:
     page.goto(url + "/signin")
     page.get_by_label(exactly("email")).fill(email)
     page.get_by_label(exactly("password")).fill("engage-demo")
@@ -57,7 +58,8 @@ def sign_in(page: Page, url: str, email: str, locale: str) -> None:
         expect(page.locator("html")).to_have_attribute("lang", locale)
 
 
-def open_section(page: Page, w: dict[str, str], title: str) -> None:
+def open_section(page: Page, title: str, w: dict[str, str] | None = None) -> None:
+    w = w or WORDS["en"]
     page.get_by_role("link", name=exactly(w["proposals"])).click()
     page.get_by_role("link", name="Baltic Volunteers Together").click()
     page.get_by_role("link", name=exactly(w["sections"])).click()
@@ -94,7 +96,7 @@ def test_j3_writing_together(demo, new_page, locale: str) -> None:
     expect(anna.locator("ol.activity").first).to_contain_text(w["assigned"].format(due=due))
 
     # 2. A writer of that partner types; after a pause the page says "Saved".
-    open_section(ola, w, "Cele projektu")
+    open_section(ola, "Cele projektu", w)
     text = ola.get_by_label(exactly(w["text"]))
     text.fill("Celem projektu jest wzmocnienie małych organizacji.")
     expect(ola.get_by_role("status").filter(has_text=saved_status)).to_be_visible(timeout=10_000)
@@ -105,7 +107,7 @@ def test_j3_writing_together(demo, new_page, locale: str) -> None:
     expect(ola.get_by_role("status").filter(has_text=saved_status)).to_be_visible(timeout=10_000)
 
     # 3. Two writers in the same section at once.
-    open_section(anna, w, "Cele projektu")
+    open_section(anna, "Cele projektu", w)
     anna_text = anna.get_by_label(exactly(w["text"]))
     ola_text = ola.get_by_label(exactly(w["text"]))
     anna_text.press("End")
@@ -126,7 +128,7 @@ def test_j3_writing_together(demo, new_page, locale: str) -> None:
         assert sentence in page_text
 
     # 4. Someone else's edit shows up for a writer who has the section open, without reloading.
-    open_section(anna, w, "Cele projektu")
+    open_section(anna, "Cele projektu", w)
     anna.get_by_label(exactly(w["text"])).press("End")
     anna.get_by_label(exactly(w["text"])).type(" Jeszcze jedno zdanie.")
     expect(anna.get_by_role("status").filter(has_text=saved_status)).to_be_visible(timeout=10_000)

@@ -25,6 +25,7 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, RGBColor
 from docx.text.paragraph import Paragraph
 
+from exports.locales import format_locale
 from exports.markup import SAFE_SCHEMES, tokens
 
 #: Characters XML 1.0 cannot hold (C0 controls but tab and newlines, lone surrogates, FFFE/F).
@@ -55,17 +56,17 @@ def clean(text: str) -> str:
 
 
 def money(amount: Decimal, currency: str, language: str) -> str:
-    return f"{format_decimal(amount, format='#,##0.00', locale=language)} {currency}"
+    return f"{format_decimal(amount, format='#,##0.00', locale=format_locale(language))} {currency}"
 
 
 def percent(value: Decimal | None, language: str) -> str:
     if value is None:
         return "–"
-    return format_decimal(value * 100, format="#,##0.00", locale=language) + " %"
+    return format_decimal(value * 100, format="#,##0.00", locale=format_locale(language)) + " %"
 
 
 def long_date(value: Any, language: str) -> str:
-    return format_date(value, "long", locale=language)
+    return format_date(value, "long", locale=format_locale(language))
 
 
 # --- the starting document --------------------------------------------------------
@@ -377,4 +378,4 @@ def rezip(data: bytes, moment: datetime) -> bytes:
 
 
 def format_quantity(value: Decimal, language: str) -> str:
-    return format_decimal(value, format="#,##0.##", locale=language)
+    return format_decimal(value, format="#,##0.##", locale=format_locale(language))

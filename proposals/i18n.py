@@ -15,18 +15,23 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 import pycountry
 from babel import Locale, dates, numbers
+from babel.core import get_global
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import LazyProxy, NullTranslations, Translations
 
+from exports.locales import format_locale as _format_locale
+
 TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 DEFAULT_LOCALE = "en"
 #: The interface languages, in the order the switcher offers them.
-LOCALES: tuple[str, ...] = ("en", "pl")
+LOCALES: tuple[str, ...] = ("en", "pl", "nb", "lt")
+#: Tags that mean an interface language: Norwegian ("no") and Nynorsk readers get Bokmål.
+ALIASES: dict[str, str] = {"no": "nb", "nn": "nb"}
 DEFAULT_TIMEZONE = "Europe/Warsaw"
 
 _locale: ContextVar[str] = ContextVar("engage_locale", default=DEFAULT_LOCALE)
@@ -36,6 +41,7 @@ _timezone: ContextVar[str] = ContextVar("engage_timezone", default=DEFAULT_TIMEZ
 @cache
 def translations(locale: str) -> NullTranslations:
     """The catalogue for ``locale``, compiled in memory from its ``.po`` file."""
+    locale = ALIASES.get(locale, locale)
     po = TRANSLATIONS_DIR / locale / "LC_MESSAGES" / "messages.po"
     if locale == DEFAULT_LOCALE or not po.exists():
         return NullTranslations()
@@ -47,8 +53,14 @@ def translations(locale: str) -> NullTranslations:
     return Translations(fp=buffer)
 
 
+def interface_locale(locale: str) -> str:
+    """The interface language for a language tag: itself, its alias (no -> nb), or English."""
+    locale = ALIASES.get(locale, locale)
+    return locale if locale in LOCALES else DEFAULT_LOCALE
+
+
 def set_locale(locale: str, timezone: str | None = None) -> None:
-    _locale.set(locale if locale in LOCALES else DEFAULT_LOCALE)
+    _locale.set(interface_locale(locale))
     if timezone:
         _timezone.set(timezone)
 
@@ -56,7 +68,7 @@ def set_locale(locale: str, timezone: str | None = None) -> None:
 @contextmanager
 def using(locale: str, timezone: str | None = None) -> Iterator[None]:
     """Speak ``locale`` (and show times in ``timezone``) inside the block, e.g. for an e-mail."""
-    locale_token = _locale.set(locale if locale in LOCALES else DEFAULT_LOCALE)
+    locale_token = _locale.set(interface_locale(locale))
     timezone_token = _timezone.set(timezone or _timezone.get())
     try:
         yield
@@ -67,6 +79,11 @@ def using(locale: str, timezone: str | None = None) -> Iterator[None]:
 
 def get_locale() -> str:
     return _locale.get()
+
+
+def format_locale() -> str:
+    """The Babel locale for dates and numbers: the interface language, English as en-GB."""
+    return _format_locale(get_locale())
 
 
 def get_timezone() -> ZoneInfo:
@@ -112,6 +129,7 @@ def negotiate(accept_language: str) -> str:
         wanted.append((quality, tag.strip().lower()))
     for _quality, tag in sorted(wanted, key=lambda item: -item[0]):
         base = tag.split("-")[0]
+        base = ALIASES.get(base, base)
         if base in LOCALES:
             return base
     return DEFAULT_LOCALE
@@ -123,7 +141,16 @@ def negotiate(accept_language: str) -> str:
 def format_datetime(value: datetime | None, format: str = "medium") -> str:
     if value is None:
         return ""
-    return dates.format_datetime(value, format=format, tzinfo=get_timezone(), locale=get_locale())
+    return dates.format_datetime(
+        value, format=format, tzinfo=get_timezone(), locale=format_locale()
+    )
+
+
+def format_time(value: datetime | None, format: str = "short") -> str:
+    """A moment's time of day in the reader's zone: "14:05"."""
+    if value is None:
+        return ""
+    return dates.format_time(value, format=format, tzinfo=get_timezone(), locale=format_locale())
 
 
 def format_date(value: date | datetime | None, format: str = "medium") -> str:
@@ -131,20 +158,20 @@ def format_date(value: date | datetime | None, format: str = "medium") -> str:
         return ""
     if isinstance(value, datetime):
         value = value.astimezone(get_timezone()).date()
-    return dates.format_date(value, format=format, locale=get_locale())
+    return dates.format_date(value, format=format, locale=format_locale())
 
 
 def format_number(value: int | Decimal | float) -> str:
-    return numbers.format_decimal(value, locale=get_locale())
+    return numbers.format_decimal(value, locale=format_locale())
 
 
 def format_money(value: Decimal, currency: str) -> str:
-    return numbers.format_currency(value, currency, locale=get_locale())
+    return numbers.format_currency(value, currency, locale=format_locale())
 
 
 def format_percent(value: Decimal) -> str:
     """A share such as 0.6975 as "69.75%" (en) or "69,75 %" (pl): always two decimals."""
-    locale = Locale.parse(get_locale())
+    locale = Locale.parse(format_locale())
     pattern = copy.copy(locale.percent_formats[None])
     pattern.frac_prec = (2, 2)
     return pattern.apply(value, locale)
@@ -205,3 +232,44 @@ def locale_display_name(code: str) -> str:
     """The name of an interface language in that language itself (for the switcher)."""
     name = Locale.parse(code).get_display_name(code) or code
     return name[:1].upper() + name[1:]
+
+
+# --- time zones ----------------------------------------------------------------------
+
+#: The region's time zones, offered first.
+REGION_TIMEZONES: tuple[str, ...] = (
+    "Europe/Warsaw",
+    "Europe/Oslo",
+    "Europe/Vilnius",
+    "Europe/Riga",
+    "Europe/Tallinn",
+    "Europe/Stockholm",
+    "Europe/Copenhagen",
+    "Europe/Helsinki",
+    "Atlantic/Reykjavik",
+    "Europe/Berlin",
+    "Europe/London",
+)
+
+
+@cache
+def timezone_names() -> frozenset[str]:
+    """Every IANA zone a person may choose ("Area/City"; no Etc/GMT+3 or legacy aliases)."""
+    return frozenset(
+        z
+        for z in available_timezones()
+        if "/" in z and z.split("/")[0] not in {"Etc", "SystemV", "US", "Canada", "Brazil"}
+    )
+
+
+def timezone_choices() -> list[tuple[str, str]]:
+    """(zone, label): the region's zones first, then every other zone by name."""
+    label = lambda zone: zone.replace("_", " ")  # noqa: E731
+    others = sorted(timezone_names() - set(REGION_TIMEZONES))
+    return [(z, label(z)) for z in (*REGION_TIMEZONES, *others)]
+
+
+def country_timezone(code: str) -> str:
+    """The time zone of a country's capital region (Oslo for NO), or the default."""
+    zones = get_global("territory_zones").get(code.upper(), [])
+    return zones[0] if zones and zones[0] in timezone_names() else DEFAULT_TIMEZONE

@@ -31,6 +31,7 @@ def make_environment(extra_globals: Mapping[str, Any] | None = None) -> jinja2.E
     env.filters.update(
         datetime=i18n.format_datetime,
         date=i18n.format_date,
+        time=i18n.format_time,
         number=i18n.format_number,
         country=i18n.country_name,
         language=i18n.language_name,

@@ -314,3 +314,56 @@ def test_without_javascript_a_line_is_edited_on_its_own_page(app, demo_db: Sessi
     )
     assert delete.status_code == 200 and "The line is deleted." in html.unescape(delete.text)
     assert all(x.public_id != line_id for x in lines_of(demo_db, "NO"))
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("1 500,00", Decimal("1500.00")),
+        ("1.500,00", Decimal("1500.00")),
+        ("1500,5", Decimal("1500.50")),
+        ("1\u00a0500,00", Decimal("1500.00")),
+        ("1,500.00", Decimal("1500.00")),
+    ],
+)
+def test_polish_amounts_are_read_as_people_type_them(
+    app, demo_db: Session, typed: str, stored: Decimal
+) -> None:
+    anna = signed_in(app, "anna@demo.engage", "pl")
+    pl = partner(demo_db, "PL")
+    response = post(
+        anna, url(demo_db, f"/{pl.public_id}/lines"), line_form(quantity="1", unit_cost=typed)
+    )
+    assert response.status_code == 200, field_errors_of(response)
+    assert lines_of(demo_db, "PL")[-1].unit_cost == stored
+
+
+@pytest.mark.parametrize("typed", ["1.500", "1500.5", "1.50.0,00", "1,5.00"])
+def test_an_ambiguous_polish_amount_is_refused_not_guessed(
+    app, demo_db: Session, typed: str
+) -> None:
+    anna = signed_in(app, "anna@demo.engage", "pl")
+    pl = partner(demo_db, "PL")
+    before = row_counts(demo_db)
+    response = post(
+        anna, url(demo_db, f"/{pl.public_id}/lines"), line_form(quantity="1", unit_cost=typed)
+    )
+    assert response.status_code == 422
+    assert "Wpisz liczbę, na przykład 1\u00a0234,50." in field_errors_of(response)["unit_cost"]
+    assert row_counts(demo_db) == before
+
+
+def test_history_shows_amounts_in_full_in_the_readers_language(app, demo_db: Session) -> None:
+    anna = signed_in(app, "anna@demo.engage", "pl")
+    pl = partner(demo_db, "PL")
+    post(
+        anna,
+        url(demo_db, f"/{pl.public_id}/lines"),
+        line_form(quantity="1", unit_cost="13 830,60"),
+    )
+    page = html.unescape(anna.get(url(demo_db, "/history")).text)
+    assert "13\u00a0830,60\u00a0€" in page
+    assert "13830.60" not in page
+    ola = signed_in(app, "ola@demo.engage", "en")
+    page = html.unescape(ola.get(url(demo_db, "/history")).text)
+    assert "€13,830.60" in page

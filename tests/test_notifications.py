@@ -178,3 +178,35 @@ def test_engage_remind_sends_due_reminders_and_digests_once(
     assert [m["Subject"][:30] for m in _to(inbox, team.partner.user.email)] == [
         "Engage: Termin sekcji „Cele pr"
     ]
+
+
+@pytest.mark.parametrize(
+    ("locale", "subject", "greeting", "open_it"),
+    [
+        (
+            "nb",
+            "Engage: Anna Lis ber deg vurdere 2 deler av BYC.",
+            "Hei Marta Wiśniewska,",
+            "Åpne den i Engage:",
+        ),
+        (
+            "lt",
+            "Engage: Anna Lis prašo įvertinti 2 BYC skyrius.",
+            "Sveiki, Marta Wiśniewska,",
+            "Atidarykite Engage:",
+        ),
+    ],
+)
+def test_review_request_is_mailed_in_norwegian_and_lithuanian(
+    mail_app, db, locale, subject, greeting, open_it
+):
+    app, inbox = mail_app
+    team, marta = drafting(app, db)
+    _set(db, marta.user.email, locale=locale)
+    inbox.messages.clear()
+    request_review(team, marta)
+    (message,) = _to(inbox, marta.user.email)
+    assert message["Subject"] == subject
+    body = message.get_content()
+    assert greeting in body and open_it in body
+    assert LINK.search(body)

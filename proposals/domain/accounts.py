@@ -8,14 +8,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from proposals.domain import sessions
 from proposals.forms import CleanLine, Email, Form, FormErrors
-from proposals.i18n import LOCALES, get_locale
+from proposals.i18n import (
+    DEFAULT_TIMEZONE,
+    LOCALES,
+    country_timezone,
+    get_locale,
+    timezone_names,
+)
 from proposals.i18n import gettext as _
 from proposals.models import SigninAttempt, User, utcnow
 from proposals.passwords import (
@@ -74,12 +80,27 @@ class AccountForm(Form):
     name: CleanLine = Field(min_length=1, max_length=120)
     locale: str = Field(min_length=2, max_length=10)
     email_notifications: Literal["immediately", "daily", "off"] = "immediately"
+    timezone: str | None = Field(default=None, max_length=64)  # None: keep the current one
 
-    @model_validator(mode="after")
-    def _known_locale(self) -> AccountForm:
-        if self.locale not in LOCALES:
+    @field_validator("locale", "timezone")
+    @classmethod
+    def _known_choice(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.field_name == "timezone":
+            return None
+        known = LOCALES if info.field_name == "locale" else timezone_names()
+        if value not in known:
             raise ValueError(_("Choose one of the options."))
-        return self
+        return value
+
+
+def follow_first_organisation(user: User, country: str) -> None:
+    """Times are shown in the zone of a person's first organisation until they choose one.
+
+    Accounts start on the default zone (Warsaw); someone whose first organisation
+    is in Kristiansand reads Oslo time from then on, without visiting the account page.
+    """
+    if user.timezone == DEFAULT_TIMEZONE:
+        user.timezone = country_timezone(country)
 
 
 def normalise_email(email: str) -> str:

@@ -12,6 +12,7 @@ line. Every change is written to ``budget_change``: who changed which figure.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -52,7 +53,7 @@ from proposals.calls import library
 from proposals.calls.schema import CURRENCIES, CallProfile, FlatRate
 from proposals.domain import signoffs
 from proposals.forms import CleanText, Form, FormErrors, validate
-from proposals.i18n import get_locale
+from proposals.i18n import format_locale
 from proposals.i18n import gettext as _
 from proposals.i18n import lazy_gettext as _l
 from proposals.models import BudgetChange, BudgetLine, FundingSource, Partner, Proposal, User
@@ -74,6 +75,34 @@ class Stale(Exception):
 # --- reading input -------------------------------------------------------------------
 
 
+_SPACES = re.compile(r"[ \u00a0\u202f\u2009]")
+_GROUPED = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
+
+
+def _as_locale_typed(text: str, group: str, point: str, wrong: str) -> str:
+    """Amounts as people type them, in the locale's own symbols.
+
+    Any kind of space groups thousands ("1 500,00"). When both a dot and a comma
+    appear, the last one is the decimal mark and the other groups thousands in
+    threes, whatever the locale ("1.500,00" and "1,500.00" are 1500). A lone
+    foreign mark is not guessed: "1.500" in Polish could be 1.5 or 1500.
+    """
+    if group.isspace():
+        text = _SPACES.sub(group, text)
+        plain = _SPACES.sub("", text)
+    else:
+        plain = text = _SPACES.sub("", text)
+    if "." in plain and "," in plain:
+        mark = "." if plain.rfind(".") > plain.rfind(",") else ","
+        whole, _sep, fraction = plain.rpartition(mark)
+        sign = "-" if whole.startswith("-") else ""
+        whole = whole.removeprefix("-")
+        if not _GROUPED.fullmatch(whole) or mark in whole:
+            raise ValueError(wrong)
+        return sign + re.sub(r"[.,]", "", whole) + point + fraction
+    return text
+
+
 def parse_number(value: object, places: int = 2, maximum: Decimal = MAX_AMOUNT) -> Decimal:
     """A number typed in the user's locale ("1,5" is 1.5 in Polish), as an exact Decimal.
 
@@ -88,12 +117,11 @@ def parse_number(value: object, places: int = 2, maximum: Decimal = MAX_AMOUNT) 
         text = str(value or "").strip()
         if not text:
             raise ValueError(_("This field is required."))
-        locale = get_locale()
+        locale = format_locale()
         group, point = get_group_symbol(locale), get_decimal_symbol(locale)
-        if group.isspace():  # people type a plain space where Polish groups with a no-break one
-            text = text.replace(" ", group).replace("\u202f", group)
         example = format_decimal(Decimal("1234.5"), format="#,##0.00", locale=locale)
         wrong = _("Enter a number, for example %(example)s.", example=example)
+        text = _as_locale_typed(text, group, point, wrong)
         # Only the locale's own symbols: "1.500" in Polish is not guessed to be 1.5 (or 1500).
         if any(ch not in "0123456789-" and ch not in (group, point) for ch in text):
             raise ValueError(wrong)
@@ -106,7 +134,7 @@ def parse_number(value: object, places: int = 2, maximum: Decimal = MAX_AMOUNT) 
     if number < 0:
         raise ValueError(_("Enter zero or more; a negative figure is not allowed here."))
     if number > maximum:
-        limit = format_decimal(maximum, locale=get_locale())
+        limit = format_decimal(maximum, locale=format_locale())
         raise ValueError(_("Enter at most %(max)s.", max=limit))
     exponent = number.normalize().as_tuple().exponent
     if isinstance(exponent, int) and exponent < -places:
@@ -386,7 +414,7 @@ def _check_line(profile: CallProfile, data: LineForm) -> None:
     if amount_of > MAX_AMOUNT:
         errors["quantity"] = _(
             "The amount would be above %(max)s.",
-            max=format_decimal(MAX_AMOUNT, locale=get_locale()),
+            max=format_decimal(MAX_AMOUNT, locale=format_locale()),
         )
     if errors:
         raise FormErrors(errors)
@@ -716,7 +744,7 @@ def _check_funding(profile: CallProfile, data: FundingForm) -> Decimal:
     if data.in_kind_hours is not None and hourly is not None:
         in_kind = in_kind_value(data.in_kind_hours, hourly, profile.budget.rounding)
         if in_kind > MAX_AMOUNT:
-            limit = format_decimal(MAX_AMOUNT, locale=get_locale())
+            limit = format_decimal(MAX_AMOUNT, locale=format_locale())
             raise FormErrors({"in_kind_hours": _("Enter at most %(max)s.", max=limit)})
     else:
         in_kind = data.in_kind if data.in_kind is not None else ZERO

@@ -17,7 +17,7 @@ from pydantic import AfterValidator, Field, field_validator
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from proposals.domain import consortium
+from proposals.domain import accounts, consortium
 from proposals.errors import NotFound
 from proposals.forms import CleanLine, CleanText, Email, Form, FormErrors
 from proposals.i18n import WORKING_LANGUAGES, country_codes
@@ -156,9 +156,12 @@ def get_organisation(session: Session, public_id: str) -> Organisation:
 
 def create(session: Session, user: User, data: OrganisationForm) -> Organisation:
     """A new organisation profile; its creator becomes its administrator."""
+    first = not user.memberships
     organisation = Organisation()
     organisation.memberships.append(Membership(user=user, role="admin"))
     apply(organisation, data)
+    if first:
+        accounts.follow_first_organisation(user, organisation.country)
     session.add(organisation)
     session.flush()
     return organisation
@@ -226,6 +229,8 @@ def accept(session: Session, user: User, invitation: OrganisationInvitation) -> 
     ).rowcount
     already = any(m.organisation_id == invitation.organisation_id for m in user.memberships)
     if claimed and not already:
+        if not user.memberships:
+            accounts.follow_first_organisation(user, invitation.organisation.country)
         session.add(
             Membership(
                 user_id=user.id, organisation_id=invitation.organisation_id, role=invitation.role

@@ -26,7 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from proposals import urls
 from proposals.calls.schema import CallProfile
 from proposals.db import serialised_writes
-from proposals.domain import audit, signoffs
+from proposals.domain import activity, audit, signoffs
 from proposals.domain.notifications import notify_all, writers_of
 from proposals.forms import clean_text
 from proposals.i18n import gettext as _
@@ -231,7 +231,14 @@ def _reopen_if_needed(session: Session, section: Section, user_id: int) -> None:
         move(session, section, "writer", user_id, trigger)
 
 
-def move(session: Session, section: Section, role: str, user_id: int, trigger: str) -> str:
+def move(
+    session: Session,
+    section: Section,
+    role: str,
+    user_id: int,
+    trigger: str,
+    detail: str | None = None,
+) -> str:
     """Fire a section trigger as ``role``; audit it on the proposal; return the new state."""
     before = section.status
     row = _StatusRow(before)
@@ -252,7 +259,7 @@ def move(session: Session, section: Section, role: str, user_id: int, trigger: s
         before,
         row.status,
         role,
-        section.title,
+        detail or activity.section_detail(section.title, section.key),
     )
     return row.status
 
@@ -301,8 +308,26 @@ def assign(
     section.assignee_id = assignee.id if assignee else None
     section.due_date = due
     section.partner, section.assignee = partner, assignee
+    detail = activity.section_detail(
+        section.title,
+        section.key,
+        partner=partner.organisation.name if partner else "",
+        due=due.isoformat() if due else "",
+    )
     if partner is not None and section.status == "unassigned":
-        move(session, section, "coordinator", user.id, "assign")
+        move(session, section, "coordinator", user.id, "assign", detail)
+    elif changed and partner is not None:
+        status = section.status
+        audit.write(
+            session,
+            section.proposal_id,
+            user.id,
+            "section.assign",
+            status,
+            status,
+            "coordinator",
+            detail,
+        )
     if changed and partner is not None:
         proposal = section.proposal
         payload = {

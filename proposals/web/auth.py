@@ -8,7 +8,7 @@ from starlette.responses import Response
 from proposals import mail, urls
 from proposals.domain import accounts, sessions
 from proposals.forms import FormErrors
-from proposals.i18n import LOCALES, ngettext
+from proposals.i18n import LOCALES, ngettext, timezone_choices
 from proposals.i18n import gettext as _
 from proposals.models import User
 from proposals.web.clients import client_address, known_device, remember_device
@@ -180,17 +180,24 @@ def account(request: Request) -> Response:
         "name": user.name,
         "locale": user.locale,
         "email_notifications": user.email_notifications,
+        "timezone": user.timezone,
     }
     values, errors, data = submitted(request, accounts.AccountForm, initial=initial)
     if data is not None:
         user.name, user.locale = data.name, data.locale
         user.email_notifications = data.email_notifications
+        user.timezone = data.timezone or user.timezone
         flash(request, _("Your account is saved."))
         response = redirect(request, urls.path("account"))
         response.set_cookie(LANGUAGE_COOKIE, data.locale, max_age=365 * 86400, samesite="lax")
         return response
     return render_form(
-        request, "auth/account.html", values, errors, sessions=_signed_in_browsers(request, user)
+        request,
+        "auth/account.html",
+        values,
+        errors,
+        sessions=_signed_in_browsers(request, user),
+        timezones=timezone_choices(),
     )
 
 

@@ -31,7 +31,7 @@ from proposals.domain import budget
 from proposals.domain.facts import facts_of
 from proposals.errors import NotFound
 from proposals.forms import FormErrors, form_id
-from proposals.i18n import format_money, format_percent, get_locale
+from proposals.i18n import format_locale, format_money, format_number, format_percent, get_locale
 from proposals.i18n import gettext as _
 from proposals.i18n import lazy_gettext as _l
 from proposals.models import BudgetLine, Partner, Proposal
@@ -145,7 +145,7 @@ def _shares(amounts: list[Decimal]) -> dict[str, Decimal] | None:
 
 def entry_number(value: Decimal | None, pattern: str = "0.00") -> str:
     """A figure as the user types it in their locale (no grouping): "1500,00" in Polish."""
-    return "" if value is None else format_decimal(value, format=pattern, locale=get_locale())
+    return "" if value is None else format_decimal(value, format=pattern, locale=format_locale())
 
 
 def _context(
@@ -371,15 +371,34 @@ def funding(request: Request) -> Response:
     return _done(request, proposal, profile, partner, _("The funding is saved."))
 
 
+#: Which logged figures are sums of money (in the call's currency) and which plain numbers.
+MONEY_FIELDS = frozenset({"added", "deleted", "amount"})
+NUMBER_FIELDS = frozenset({"unit_cost", "quantity", "hours", "rate", "exchange_rate"})
+
+
+def shown_figure(field: str, raw: str, currency: str) -> str:
+    """A logged figure ("13830.60") as people read it: "13 830,60 €" in Polish."""
+    if field not in MONEY_FIELDS | NUMBER_FIELDS or not raw:
+        return raw
+    try:
+        value = Decimal(raw)
+    except ArithmeticError:
+        return raw  # e.g. a flat rate logged as "15 %"
+    if not value.is_finite():
+        return raw
+    return format_money(value, currency) if field in MONEY_FIELDS else format_number(value)
+
+
 @view("view_proposal")
 def history(request: Request) -> Response:
-    proposal, _profile = _proposal(request)
+    proposal, profile = _proposal(request)
     return render(
         request,
         "budget/history.html",
         {
             "proposal": proposal,
             "changes": budget.history(db(request), proposal),
+            "figure": lambda field, raw: shown_figure(field, raw, profile.currency),
             "field_labels": FIELD_LABELS,
             "source_labels": budget.SOURCE_LABELS,
         },

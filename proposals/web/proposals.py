@@ -9,7 +9,7 @@ from starlette.responses import Response
 from proposals import mail, urls
 from proposals.calls import library
 from proposals.calls.checks import run_checks
-from proposals.domain import actions, audit, consortium
+from proposals.domain import actions, activity, audit, consortium
 from proposals.domain.ideas import get_idea
 from proposals.errors import Denied, Invalid
 from proposals.forms import CleanLine, Email, Form, form_id
@@ -32,7 +32,7 @@ from proposals.web.plumbing import (
     submitted,
     view,
 )
-from workflow import NotYourRole, Refused, WrongState, proposal_workflow
+from workflow import NotYourRole, Refused, WrongState, proposal_workflow, section_workflow
 
 ACTIVITY_LIMIT = 50
 #: Triggers that belong to review rounds: "Request review" opens one, the last verdict closes it.
@@ -129,6 +129,7 @@ def show_proposal(request: Request) -> Response:
     proposal = targets.proposal(request)
     user = current_user(request)
     session = db(request)
+    section_labels = section_workflow().labels
     workflow = proposal_workflow(proposal.workflow_version)
     profile = library.profile_for(session, proposal)
     inviting = can(user, "invite_partner", proposal)
@@ -148,7 +149,11 @@ def show_proposal(request: Request) -> Response:
             ],
             "workflow": workflow,
             "phase": workflow.phase_of(proposal.status),
-            "activity": audit.activity(session, proposal.id, ACTIVITY_LIMIT),
+            "activity": activity.feed(
+                audit.activity(session, proposal.id, ACTIVITY_LIMIT),
+                proposal,
+                lambda state: _(workflow.labels.get(state) or section_labels.get(state, state)),
+            ),
             "invitations": consortium.open_invitations(session, proposal) if inviting else [],
             "members": consortium.members_by_organisation(session, proposal),
             "partnership_findings": run_checks(

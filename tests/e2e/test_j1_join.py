@@ -1,4 +1,4 @@
-"""J1. Join: sign up, create an organisation, sign out and in again (English and Polish)."""
+"""J1. Join: sign up, create an organisation, sign out and in again (en, pl, nb, lt)."""
 
 from __future__ import annotations
 
@@ -48,11 +48,51 @@ WORDS = {
         "wrong": "Nieprawidłowy e-mail lub hasło",
         "welcome": "Witaj",
     },
+    "nb": {
+        "sign_up": "Registrer deg",
+        "name": "Navn",
+        "email": "E-post",
+        "password": "Passord",
+        "create_account": "Opprett konto",
+        "new_org": "Ny organisasjon",
+        "org_name": "Organisasjonens navn",
+        "country": "Land",
+        "city": "Sted",
+        "themes": "Temaer",
+        "theme_a": "Ungdom",
+        "theme_b": "Frivillighet",
+        "save": "Lagre",
+        "sign_out": "Logg ut",
+        "sign_in": "Logg inn",
+        "country_name": "Norge",
+        "wrong": "E-postadressen eller passordet er feil",
+        "welcome": "Velkommen",
+    },
+    "lt": {
+        "sign_up": "Registruotis",
+        "name": "Vardas ir pavardė",
+        "email": "El. paštas",
+        "password": "Slaptažodis",
+        "create_account": "Sukurti paskyrą",
+        "new_org": "Nauja organizacija",
+        "org_name": "Organizacijos pavadinimas",
+        "country": "Šalis",
+        "city": "Miestas",
+        "themes": "Temos",
+        "theme_a": "Jaunimas",
+        "theme_b": "Savanorystė",
+        "save": "Išsaugoti",
+        "sign_out": "Atsijungti",
+        "sign_in": "Prisijungti",
+        "country_name": "Norvegija",
+        "wrong": "Neteisingas el. pašto adresas arba slaptažodis",
+        "welcome": "Sveiki",
+    },
 }
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("locale", ["en", "pl"])
+@pytest.mark.parametrize("locale", ["en", "pl", "nb", "lt"])
 def test_j1_join(server, new_page, locale: str) -> None:
     w = WORDS[locale]
     page = new_page()

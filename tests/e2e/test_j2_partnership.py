@@ -31,7 +31,7 @@ WORDS = {
         "password": "Hasło", "create_account": "Utwórz konto", "sign_out": "Wyloguj się",
         "new_org": "Nowa organizacja", "org_name": "Nazwa organizacji", "country": "Kraj",
         "city": "Miasto", "save": "Zapisz", "poland": "Polska", "norway": "Norwegia",
-        "ideas": "Pomysły", "new_idea": "Nowy pomysł", "title": "Tytuł", "summary": "Opis",
+        "ideas": "Pomysły", "new_idea": "Nowy pomysł", "title": "Tytuł", "summary": "Streszczenie",
         "countries_sought": "Kraje poszukiwanych partnerów", "themes": "Tematy",
         "youth": "Młodzież", "publish": "Opublikuj pomysł", "country_sought": "Poszukiwany kraj",
         "theme": "Temat", "interested": "Jestem zainteresowany/a", "message": "Wiadomość",

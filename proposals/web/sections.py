@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from proposals import live, urls
-from proposals.domain import comments, reviews, sections
+from proposals.domain import comments, livedoc, reviews, sections
 from proposals.errors import NotFound
 from proposals.forms import CleanLine, CleanText, Form, form_id
 from proposals.i18n import gettext as _
@@ -176,8 +176,11 @@ def save(request: Request) -> Response:
     # The request has only read so far: end its transaction, so that its connection goes
     # back to the pool before the save takes one (never two at once: no pool deadlock).
     db(request).commit()
+    factory = request.app.state.sessionmaker
+    # What was typed live is recorded first, so that this save merges with it.
+    livedoc.settle(factory, section.id, None)
     try:
-        result = sections.save(request.app.state.sessionmaker, section.id, user.id, text, base)
+        result = sections.save(factory, section.id, user.id, text, base)
     except sections.Busy as exc:
         if wants_json:  # the editor keeps the text and tries again shortly
             return JSONResponse({"kind": "busy", "message": str(exc)}, status_code=503)
@@ -299,6 +302,7 @@ def restore(request: Request) -> Response:
     if revision is None:
         raise NotFound()
     db(request).commit()  # release the request's connection first (see save)
+    livedoc.settle(request.app.state.sessionmaker, section.id, None)
     result = sections.save(
         request.app.state.sessionmaker,
         section.id,
@@ -398,9 +402,20 @@ def events(request: Request) -> Response:
 
 
 def _announce(request: Request, section: Section, result: sections.SaveResult) -> None:
-    """Tell the section's open editors about a new current text (after the commit)."""
+    """Tell the section's open editors about a new current text (after the commit).
+
+    The live document follows it, so that everyone writing live sees it too.
+    """
     if result.kind in ("save", "merge", "restore"):
         user = current_user(request)
+        livedoc.follow_saved(
+            request.app.state.sessionmaker,
+            request.app.state.broker,
+            section.id,
+            section.public_id,
+            result.text,
+            user.id,
+        )
         request.app.state.broker.publish(
             section.public_id,
             {"type": "saved", "user_id": user.id, "name": user.name, "number": result.number},

@@ -187,6 +187,12 @@ def test_a_plain_save_and_a_restore_reach_the_live_document(tmp_path: Path, data
                 assert time.monotonic() < deadline, peer.markdown()
                 await asyncio.sleep(0.1)
             assert "live" in peer.markdown()
+            # Typed live, then at once an export's checks read the text: it is recorded.
+            await peer.type("justbeforechecks")
+            await asyncio.sleep(0.3)
+            page = await asyncio.to_thread(world.anna.get, f"/proposals/{world.pid}/final")
+            assert page.status_code == 200
+            assert "justbeforechecks" in _section(url)[0]
             await peer.close()
 
         asyncio.run(run())

@@ -492,8 +492,18 @@ def settle_all(
     factory: sessionmaker[Session], section_ids: Iterable[int], user_id: int | None = None
 ) -> None:
     """Settle every section named (before an export, a check, a sign-off or a review)."""
-    for section_id in section_ids:
-        settle(factory, section_id, user_id)
+    wanted = list(section_ids)
+    if not wanted:
+        return
+    with factory() as session:
+        live = set(
+            session.scalars(
+                select(LiveUpdate.section_id).where(LiveUpdate.section_id.in_(wanted)).distinct()
+            )
+        )
+    for section_id in wanted:
+        if section_id in live:
+            settle(factory, section_id, user_id)
 
 
 def follow_saved(

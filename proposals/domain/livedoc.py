@@ -436,7 +436,7 @@ def compact(factory: sessionmaker[Session], section_id: int) -> int:
     with serialised_writes(factory), factory() as session, session.begin():
         rows = list(
             session.execute(
-                select(LiveUpdate.id, LiveUpdate.data)
+                select(LiveUpdate.id, LiveUpdate.data, LiveUpdate.user_id)
                 .where(LiveUpdate.section_id == section_id)
                 .order_by(LiveUpdate.id)
             )
@@ -444,7 +444,8 @@ def compact(factory: sessionmaker[Session], section_id: int) -> int:
         if len(rows) < 2:
             return 0
         merged = merge_updates(*[r.data for r in rows])
-        session.add(LiveUpdate(section_id=section_id, data=merged, user_id=None))
+        last_writer = next((r.user_id for r in reversed(rows) if r.user_id is not None), None)
+        session.add(LiveUpdate(section_id=section_id, data=merged, user_id=last_writer))
         session.execute(
             delete(LiveUpdate).where(
                 LiveUpdate.section_id == section_id, LiveUpdate.id.in_([r.id for r in rows])
@@ -479,7 +480,14 @@ def settle(
         markdown = to_markdown(doc)
         if markdown == section.text or markdown == canonical(section.text):
             return None
-        base, author = section.current_number, user_id or section.updated_by_id
+        # The writer named, else the one whose change was stored last.
+        author = user_id or session.scalar(
+            select(LiveUpdate.user_id)
+            .where(LiveUpdate.section_id == section_id, LiveUpdate.user_id.is_not(None))
+            .order_by(LiveUpdate.id.desc())
+            .limit(1)
+        )
+        base, author = section.current_number, author or section.updated_by_id
     if author is None:
         return None
     try:

@@ -54,6 +54,8 @@ NO_ACCESS = 4403
 READ_ONLY = 4405
 MALFORMED = 4400
 TOO_LARGE = 1009
+#: Sent after each update is committed (a message type Yjs providers ignore): "Saved".
+STORED = bytes([100])
 
 
 @dataclass(eq=False)
@@ -277,6 +279,7 @@ class Hub:
             return False
         livedoc.check_update(payload)
         await self.store(room, client.user_id, payload)
+        await client.socket.send_bytes(STORED)  # the editor can say "Saved"
         room.rows += 1
         before = room.doc.get_state()
         room.doc.apply_update(payload)

@@ -32,6 +32,7 @@ from proposals.web.plumbing import (
     redirect,
     render,
     route,
+    settle_live,
     submitted,
     view,
 )
@@ -127,6 +128,7 @@ def assign(request: Request) -> Response:
 def editor(request: Request) -> Response:
     proposal = _proposal(request)
     section = targets.section(request, proposal)
+    settle_live(request, [section.id])  # the count, preview and box show what was typed live
     user = current_user(request)
     workflow = section_workflow()
     may_edit = can(user, "edit_text", section)
@@ -233,6 +235,7 @@ def state(request: Request) -> Response:
     section = targets.section(request, proposal)
     user = current_user(request)
     role = _role(user, proposal)
+    settle_live(request, [section.id])  # "Mark as ready" needs the text typed live
     trigger = str(form(request).get("trigger") or "")
     if trigger not in WRITER_TRIGGERS or form(request).get("state") != section.status:
         flash(
@@ -250,6 +253,7 @@ def state(request: Request) -> Response:
 def history(request: Request) -> Response:
     proposal = _proposal(request)
     section = targets.section(request, proposal)
+    settle_live(request, [section.id])  # the history ends with what was typed live
     revisions = list(
         db(request).scalars(
             select(Revision)

@@ -45,8 +45,11 @@ def socket_url(base: str, pid: str, key: str) -> str:
 class Peer:
     """One open editor: a pycrdt document synced with the server over a WebSocket."""
 
-    def __init__(self, url: str, cookie: str, origin: str | None = None) -> None:
+    def __init__(
+        self, url: str, cookie: str, origin: str | None = None, *, listen: bool = True
+    ) -> None:
         self.url = url
+        self.listen = listen  # False: a pure sender (the bench), others' updates are dropped
         self.cookie = cookie
         self.origin = origin
         self.doc = Doc()
@@ -74,6 +77,8 @@ class Peer:
             async for message in self.ws:
                 assert isinstance(message, bytes)
                 if message[0] != YMessageType.SYNC:
+                    continue
+                if not self.listen and message[1] == YSyncMessageType.SYNC_UPDATE:
                     continue
                 reply = handle_sync_message(message[1:], self.doc)
                 if reply is not None:

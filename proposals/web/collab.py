@@ -281,13 +281,10 @@ class Hub:
         await self.store(room, client.user_id, payload)
         await client.socket.send_bytes(STORED)  # the editor can say "Saved"
         room.rows += 1
-        before = room.doc.get_state()
         room.doc.apply_update(payload)
-        news = room.doc.get_update(before)
         room.changed = time.monotonic()
         room.last_writer = client.user_id
-        if news != livedoc.EMPTY_UPDATE:
-            await self._send_all(room, create_update_message(payload), exclude=client)
+        await self._send_all(room, create_update_message(payload), exclude=client)
         return True
 
 

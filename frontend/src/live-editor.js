@@ -55,7 +55,15 @@ class SectionProvider {
       );
       this.send(encoding.toUint8Array(encoder));
     });
-    window.addEventListener("online", () => this.connect());
+    window.addEventListener("online", () => {
+      this.retry = 500;
+      this.connect();
+    });
+    // The browser knows it lost the network before the socket does: say so at once.
+    window.addEventListener("offline", () => {
+      if (this.ws) this.ws.close();
+      this.onState("offline");
+    });
     window.addEventListener("beforeunload", () => {
       awarenessProtocol.removeAwarenessStates(this.awareness, [doc.clientID], "window unload");
     });
@@ -144,6 +152,7 @@ class SectionProvider {
         return;
       }
       this.onState("offline");
+      if (navigator.onLine === false) return; // the "online" event reconnects
       setTimeout(() => this.connect(), this.retry);
       this.retry = Math.min(this.retry * 2, 10000);
     };

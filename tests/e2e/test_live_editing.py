@@ -75,3 +75,96 @@ def test_two_writers_see_each_other_live_and_after_being_offline(demo, new_page)
         "Anna pisze dalej.",
     ):
         assert sentence in preview
+
+
+WORD_HTML = (
+    "<html><body><!--StartFragment-->"
+    "<p class=MsoNormal style='margin:0;font-family:Calibri'><b><span style='color:red'>"
+    "Wklejone</span></b><span style='font-size:14pt'> z Worda</span></p>"
+    "<h1 style='color:blue'>Nagłówek</h1>"
+    "<table><tr><td>komórka</td></tr></table>"
+    "<!--EndFragment--></body></html>"
+)
+
+
+@pytest.mark.browser
+def test_the_toolbar_and_a_word_paste_come_out_in_the_word_export(demo, new_page, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ola = new_page()
+    sign_in(ola, demo.url, "ola@demo.engage")
+    open_section(ola, "Działania")
+    box = _box(ola)
+    expect(ola.get_by_role("status").filter(has_text=re.compile(r"Saved|Connect"))).to_be_visible()
+    box.click()
+    box.press("Control+a")
+    box.press("Delete")
+    ola.get_by_role("button", name=exactly("Bold")).click()
+    expect(ola.get_by_role("button", name=exactly("Bold"))).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    box.press_sequentially("Ważne")
+    ola.get_by_role("button", name=exactly("Bold")).click()
+    box.press_sequentially(" i ")
+    box.press("Control+i")
+    box.press_sequentially("pochyłe")
+    box.press("Control+i")
+    box.press_sequentially(" strona")
+    ola.once("dialog", lambda dialog: dialog.accept("https://example.org/plan"))
+    for _ in range(len("strona")):
+        box.press("Shift+ArrowLeft")
+    ola.get_by_role("button", name=exactly("Link")).click()
+    box.press("End")
+    box.press("Enter")
+    ola.get_by_role("button", name=exactly("Bulleted list")).click()
+    box.press_sequentially("pierwszy punkt")
+    box.press("Enter")
+    box.press_sequentially("drugi punkt")
+    box.press("Enter")
+    box.press("Enter")  # out of the list
+    ola.get_by_role("button", name=exactly("Numbered list")).click()
+    box.press_sequentially("krok jeden")
+    box.press("Enter")
+    box.press("Enter")
+    # A fragment copied from Word: only the subset survives (bold yes; colour, font, heading,
+    # table no).
+    box.evaluate(
+        """(el, html) => {
+            const data = new DataTransfer();
+            data.setData('text/html', html);
+            data.setData('text/plain', 'Wklejone z Worda\\nNagłówek\\nkomórka');
+            el.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true,
+                                                          cancelable: true}));
+        }""",
+        WORD_HTML,
+    )
+    expect(box).to_contain_text("Nagłówek")
+    expect(ola.get_by_role("status").filter(has_text=SAVED)).to_be_visible(timeout=10_000)
+    html = box.inner_html()
+    assert "<h1" not in html and "<table" not in html and "color" not in html
+
+    # The coordinator exports: bold, italic, lists and the link are in the Word file.
+    anna = new_page()
+    sign_in(anna, demo.url, "anna@demo.engage")
+    anna.get_by_role("link", name=exactly("Proposals")).click()
+    anna.get_by_role("link", name="Baltic Volunteers Together").click()
+    anna.get_by_role("link", name=exactly("Check before submit")).click()
+    with anna.expect_download() as info:
+        anna.get_by_role("button", name=exactly("Export to Word")).click()
+    path = tmp_path / "application.docx"
+    info.value.save_as(path)
+    import docx
+
+    document = docx.Document(str(path))
+    paragraphs = document.paragraphs
+    bold = [r.text for p in paragraphs for r in p.runs if r.bold]
+    italic = [r.text for p in paragraphs for r in p.runs if r.italic]
+    assert "Ważne" in bold and "Wklejone" in bold
+    assert "pochyłe" in italic
+    styles = {p.text.strip(): p.style.name for p in paragraphs if p.text.strip()}
+    assert styles.get("pierwszy punkt", "").startswith("List Bullet")
+    assert styles.get("drugi punkt", "").startswith("List Bullet")
+    assert styles.get("krok jeden", "").startswith("List Number")
+    assert not styles.get("Nagłówek", "").startswith("Heading")
+    links = [link for p in paragraphs for link in p.hyperlinks]
+    assert any(
+        link.address == "https://example.org/plan" and link.text == "strona" for link in links
+    )

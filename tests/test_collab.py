@@ -287,6 +287,22 @@ def test_bad_input_is_refused_and_nothing_is_stored(tmp_path: Path, database) ->
             await asyncio.to_thread(_post, world.ola, "/signout", {})
             assert await peer.wait_closed(15) == 4403
 
+        # A writer whose section is given to another partner can no longer write.
+        world.assign_to_ola()
+
+        async def reassigned() -> None:
+            peer = await Peer(socket, cookie_header(world.ola)).open()
+            await asyncio.wait_for(peer.synced.wait(), 10)
+            await peer.type("allowed")
+            await asyncio.sleep(0.5)
+            rows = _section(url)[2]
+            await asyncio.to_thread(_post, world.anna, world.path + "/assign", {"partner": ""})
+            await asyncio.sleep(3)
+            await peer.type("notanymore")
+            assert await peer.wait_closed() == 4405
+            assert _section(url)[2] == rows
+
+        asyncio.run(reassigned())
         cookie = cookie_header(world.ola)
         asyncio.run(sign_out())
         assert _refused(socket, cookie)
@@ -296,15 +312,19 @@ def test_bad_input_is_refused_and_nothing_is_stored(tmp_path: Path, database) ->
         server.stop()
 
 
-def test_updates_stored_before_a_sigkill_survive_it(tmp_path: Path) -> None:
+def test_updates_stored_before_a_sigkill_survive_it(tmp_path: Path, database) -> None:  # type: ignore[no-untyped-def]
+    """Kill a server mid-storm; restarted, it has every update anyone had received."""
+    url, processes = database
     workdir = tmp_path / "server"
-    server = Server(workdir)
+    server = Server(workdir, database_url=url)
+    # On PostgreSQL a second process keeps serving while the first is killed.
+    other = Server(tmp_path / "other", database_url=url) if processes == 2 else None
     world = World(server.url)
     world.save(world.anna, "Before.")
     seen: list[str] = []
 
     async def storm_then_kill() -> None:
-        watcher = await Peer(world.socket(server), cookie_header(world.anna)).open()
+        watcher = await Peer(world.socket(other or server), cookie_header(world.anna)).open()
         await asyncio.wait_for(watcher.synced.wait(), 10)
         writers = [
             await Peer(world.socket(server), cookie_header(world.anna)).open() for _ in range(5)
@@ -330,6 +350,8 @@ def test_updates_stored_before_a_sigkill_survive_it(tmp_path: Path) -> None:
     asyncio.run(storm_then_kill())
     assert len(seen) > 20
     restarted = Server(workdir, database_url=server.database_url, port=server.port)
+    if other is not None:
+        other.stop()
     try:
 
         async def reload() -> str:

@@ -496,22 +496,29 @@ def settle(
         return None
 
 
-def settle_all(
-    factory: sessionmaker[Session], section_ids: Iterable[int], user_id: int | None = None
-) -> None:
-    """Settle every section named (before an export, a check, a sign-off or a review)."""
+def live_sections(session: Session, section_ids: Iterable[int]) -> list[int]:
+    """Those of ``section_ids`` that have a live document (one query)."""
     wanted = list(section_ids)
     if not wanted:
-        return
-    with factory() as session:
-        live = set(
-            session.scalars(
-                select(LiveUpdate.section_id).where(LiveUpdate.section_id.in_(wanted)).distinct()
-            )
+        return []
+    return list(
+        session.scalars(
+            select(LiveUpdate.section_id).where(LiveUpdate.section_id.in_(wanted)).distinct()
         )
-    for section_id in wanted:
-        if section_id in live:
-            settle(factory, section_id, user_id)
+    )
+
+
+def settle_all(
+    factory: sessionmaker[Session], section_ids: Iterable[int], user_id: int | None = None
+) -> bool:
+    """Settle every live section named (before an export, a check, a sign-off or a review).
+
+    True when a revision was recorded.
+    """
+    recorded = False
+    for section_id in section_ids:
+        recorded = settle(factory, section_id, user_id) is not None or recorded
+    return recorded
 
 
 def follow_saved(

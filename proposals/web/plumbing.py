@@ -254,9 +254,12 @@ def settle_live(request: Request, section_ids: list[int]) -> None:
     """Record what was typed live in these sections, before the text is read for something
     that counts (an export, the checks, a sign-off, a review); then read afresh."""
     session = db(request)
+    live = livedoc.live_sections(session, section_ids)
+    if not live:
+        return
     session.commit()  # end the request's read, so that its connection is free meanwhile
-    livedoc.settle_all(request.app.state.sessionmaker, section_ids)
-    session.expire_all()
+    if livedoc.settle_all(request.app.state.sessionmaker, live):
+        session.expire_all()
 
 
 def authorize(request: Request, target: object) -> None:

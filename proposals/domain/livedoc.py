@@ -373,8 +373,13 @@ def append(
         return [row.id for row in rows]
 
 
-def read_update(session: Session, update_id: int) -> bytes | None:
-    return session.scalar(select(LiveUpdate.data).where(LiveUpdate.id == update_id))
+def read_updates(session: Session, update_ids: list[int]) -> list[bytes]:
+    """The stored bytes of these updates (those still there: compaction merges rows)."""
+    return list(
+        session.scalars(
+            select(LiveUpdate.data).where(LiveUpdate.id.in_(update_ids)).order_by(LiveUpdate.id)
+        )
+    )
 
 
 def load(factory: sessionmaker[Session], section_id: int) -> tuple[Doc, int]:

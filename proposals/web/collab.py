@@ -30,6 +30,7 @@ from pycrdt import (
     YSyncMessageType,
     create_sync_message,
     create_update_message,
+    merge_updates,
     read_message,
 )
 from pycrdt._sync import create_sync_step2_message
@@ -81,6 +82,7 @@ class Room:
     changed: float = 0.0  # monotonic time of the last stored update not yet settled
     last_writer: int | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    outbox: list[bytes] = field(default_factory=list)  # updates waiting to be passed on
 
 
 class Hub:
@@ -162,27 +164,30 @@ class Hub:
         """Apply the updates other processes (or a plain-form save) stored for this room."""
         async with self.broker.subscribe(livedoc.topic(room.public_id)) as queue:
             while True:
-                message = await queue.get()
-                if message.get("type") != "doc" or message.get("origin") == self.origin:
+                messages = [await queue.get()]
+                while not queue.empty():  # all that arrived meanwhile, read in one query
+                    messages.append(queue.get_nowait())
+                ids = [
+                    m["id"]
+                    for m in messages
+                    if m.get("type") == "doc"
+                    and m.get("origin") != self.origin
+                    and isinstance(m.get("id"), int)
+                ]
+                if not ids:
                     continue
-                update_id = message.get("id")
-                if not isinstance(update_id, int):
-                    continue
-                data = await asyncio.to_thread(self._read, update_id, room.section_id)
-                before = room.doc.get_state()
-                room.doc.apply_update(data)
-                news = room.doc.get_update(before)
-                if news != livedoc.EMPTY_UPDATE:
-                    await self._send_all(room, create_update_message(news))
+                for data in await asyncio.to_thread(self._read, ids, room.section_id):
+                    room.doc.apply_update(data)
+                    self._pass_on(room, data)
 
-    def _read(self, update_id: int, section_id: int) -> bytes:
+    def _read(self, update_ids: list[int], section_id: int) -> list[bytes]:
         with self.factory() as session:
-            data = livedoc.read_update(session, update_id)
-            if data is None:  # compacted meanwhile: the whole document holds it
+            found = livedoc.read_updates(session, update_ids)
+            if len(found) < len(update_ids):  # compacted meanwhile: the document holds them
                 section = session.get(Section, section_id)
                 doc = livedoc.document(session, section) if section else None
-                return doc.get_update() if doc else livedoc.EMPTY_UPDATE
-            return data
+                return [doc.get_update()] if doc else []
+            return found
 
     async def _watch(self, room: Room) -> None:
         """Record a revision after a pause; check everyone's access again now and then."""
@@ -284,8 +289,24 @@ class Hub:
         room.doc.apply_update(payload)
         room.changed = time.monotonic()
         room.last_writer = client.user_id
-        await self._send_all(room, create_update_message(payload), exclude=client)
+        self._pass_on(room, payload)
         return True
+
+    def _pass_on(self, room: Room, update: bytes) -> None:
+        """Queue an update for everyone in the room; what arrives meanwhile goes along.
+
+        Under load several updates become one message per socket (merged: Yjs ignores
+        what a client already has, so its author may receive its own update back).
+        """
+        room.outbox.append(update)
+        if len(room.outbox) == 1:  # the first since the last flush: one flush, soon
+            room.tasks.append(asyncio.create_task(self._flush(room)))
+
+    async def _flush(self, room: Room) -> None:
+        updates, room.outbox = room.outbox, []
+        merged = updates[0] if len(updates) == 1 else merge_updates(*updates)
+        await self._send_all(room, create_update_message(merged))
+        room.tasks[:] = [t for t in room.tasks if not t.done()]
 
 
 def _awareness_gone(message: bytes) -> bytes:

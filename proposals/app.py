@@ -22,6 +22,7 @@ from proposals.security import (
 )
 from proposals.settings import Settings, load_settings
 from proposals.web import pages
+from proposals.web.collab import Hub
 from proposals.web.plumbing import make_templates
 from proposals.web.routes import all_routes
 
@@ -47,10 +48,12 @@ def create_app(settings: Settings, demo_accounts: list[dict[str, str]] | None = 
         Middleware(CSRFMiddleware, on_failure=pages.csrf_failure),
     ]
     broker = Broker(engine)
+    hub = Hub(make_sessionmaker(engine), broker)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
+        await hub.close()
         await broker.close()
 
     app = Starlette(
@@ -68,6 +71,7 @@ def create_app(settings: Settings, demo_accounts: list[dict[str, str]] | None = 
     app.state.settings = settings
     app.state.engine = engine
     app.state.broker = broker
+    app.state.hub = hub
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.tokens = Tokens(settings.secret_key)
     app.state.demo_accounts = demo_accounts or []

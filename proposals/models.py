@@ -504,6 +504,26 @@ class Revision(Base):
     author: Mapped[User | None] = relationship()
 
 
+class LiveUpdate(Base):
+    """One change to a section's shared document (a Yjs update), stored before it is passed on.
+
+    The document of a section is all its rows merged; compaction replaces many
+    rows by one that holds them all (a snapshot), never changing the document.
+    """
+
+    __tablename__ = "live_update"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    section_id: Mapped[int] = mapped_column(
+        ForeignKey("section.id", ondelete="CASCADE"), index=True
+    )
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Comment(Base):
     """A comment on a section, optionally on a quoted passage; replies form a thread."""
 

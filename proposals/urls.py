@@ -85,6 +85,7 @@ PATHS: dict[str, str] = {
     "section_state": "/proposals/{pid}/sections/{key}/state",
     "section_history": "/proposals/{pid}/sections/{key}/history",
     "section_events": "/proposals/{pid}/sections/{key}/events",
+    "section_live": "/proposals/{pid}/sections/{key}/live",
     "restore_revision": "/proposals/{pid}/sections/{key}/restore",
     "comments": "/proposals/{pid}/sections/{key}/comments",
     "resolve_comment": "/proposals/{pid}/sections/{key}/comments/{cid}",

@@ -26,6 +26,7 @@ from proposals.web.plumbing import (
     redirect,
     render,
     route,
+    settle_live,
     submitted,
     view,
 )
@@ -88,19 +89,23 @@ def _page(request: Request, proposal: Proposal, values=None, errors=None) -> Res
 
 @view("view_proposal")
 def show(request: Request) -> Response:
-    return _page(request, targets.proposal(request, sections=True))
+    proposal = targets.proposal(request, sections=True)
+    settle_live(request, [s.id for s in proposal.sections])  # the checks read the text
+    return _page(request, proposal)
 
 
 @view("sign_off")
 def sign_off(request: Request) -> Response:
     proposal = targets.proposal(request, sections=True)
     partner = targets.partner(request, proposal, str(form(request).get("partner") or ""))
+    settle_live(request, [s.id for s in proposal.sections])
     final.sign_off(db(request), proposal, partner, current_user(request))
     flash(request, _("%(name)s has signed off.", name=partner.organisation.name))
     return redirect(request, _url(proposal, "sign-offs"))
 
 
 def _export(request: Request, proposal: Proposal, kind: str, partner: str | None) -> Response:
+    settle_live(request, [s.id for s in proposal.sections])
     row = exporting.export(db(request), proposal, current_user(request), kind, partner)
     return _download(row)
 

@@ -31,7 +31,7 @@ from starlette.templating import Jinja2Templates
 
 from proposals import i18n, mail, urls
 from proposals.db import unit_of_work
-from proposals.domain import sessions
+from proposals.domain import livedoc, sessions
 from proposals.domain.notifications import deliver, unread_count
 from proposals.forms import FormErrors, validate
 from proposals.models import User, utcnow
@@ -248,6 +248,18 @@ def _run(handler: Handler, action: str, request: Request) -> Response:
         request.state.mail = []
         request.state.notified = []
         raise HTTPException(status_code=409) from None
+
+
+def settle_live(request: Request, section_ids: list[int]) -> None:
+    """Record what was typed live in these sections, before the text is read for something
+    that counts (an export, the checks, a sign-off, a review); then read afresh."""
+    session = db(request)
+    live = livedoc.live_sections(session, section_ids)
+    if not live:
+        return
+    session.commit()  # end the request's read, so that its connection is free meanwhile
+    if livedoc.settle_all(request.app.state.sessionmaker, live):
+        session.expire_all()
 
 
 def authorize(request: Request, target: object) -> None:

@@ -30,6 +30,7 @@ from proposals.web.plumbing import (
     render,
     render_form,
     route,
+    settle_live,
     submitted,
     view,
 )
@@ -119,6 +120,8 @@ def new_round(request: Request) -> Response:
     """ "Request review": choose sections (ready ones by default), the mentor, a due date."""
     proposal = _proposal(request)
     user = current_user(request)
+    if request.method == "POST":  # the mentor reads what was typed live until now
+        settle_live(request, [s.id for s in proposal.sections])
     session = db(request)
     busy = reviews.busy_sections(session, proposal)
     mentors = reviews.mentors_of(proposal)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from proposals import urls
 from proposals.web import (
     auth,
     budget,
     calls,
+    collab,
     directory,
     final,
     ideas,
@@ -36,6 +38,7 @@ def all_routes() -> list[BaseRoute]:
         *directory.routes,
         *proposals.routes,
         *sections.routes,
+        WebSocketRoute(urls.PATHS["section_live"], collab.endpoint, name="section_live"),
         *final.routes,
         *budget.routes,
         *notifications.routes,

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from proposals import live, urls
-from proposals.domain import comments, reviews, sections
+from proposals.domain import comments, livedoc, reviews, sections
 from proposals.errors import NotFound
 from proposals.forms import CleanLine, CleanText, Form, form_id
 from proposals.i18n import gettext as _
@@ -32,6 +32,7 @@ from proposals.web.plumbing import (
     redirect,
     render,
     route,
+    settle_live,
     submitted,
     view,
 )
@@ -127,6 +128,7 @@ def assign(request: Request) -> Response:
 def editor(request: Request) -> Response:
     proposal = _proposal(request)
     section = targets.section(request, proposal)
+    settle_live(request, [section.id])  # the count, preview and box show what was typed live
     user = current_user(request)
     workflow = section_workflow()
     may_edit = can(user, "edit_text", section)
@@ -176,8 +178,11 @@ def save(request: Request) -> Response:
     # The request has only read so far: end its transaction, so that its connection goes
     # back to the pool before the save takes one (never two at once: no pool deadlock).
     db(request).commit()
+    factory = request.app.state.sessionmaker
+    # What was typed live is recorded first, so that this save merges with it.
+    livedoc.settle(factory, section.id, None)
     try:
-        result = sections.save(request.app.state.sessionmaker, section.id, user.id, text, base)
+        result = sections.save(factory, section.id, user.id, text, base)
     except sections.Busy as exc:
         if wants_json:  # the editor keeps the text and tries again shortly
             return JSONResponse({"kind": "busy", "message": str(exc)}, status_code=503)
@@ -230,6 +235,7 @@ def state(request: Request) -> Response:
     section = targets.section(request, proposal)
     user = current_user(request)
     role = _role(user, proposal)
+    settle_live(request, [section.id])  # "Mark as ready" needs the text typed live
     trigger = str(form(request).get("trigger") or "")
     if trigger not in WRITER_TRIGGERS or form(request).get("state") != section.status:
         flash(
@@ -247,6 +253,7 @@ def state(request: Request) -> Response:
 def history(request: Request) -> Response:
     proposal = _proposal(request)
     section = targets.section(request, proposal)
+    settle_live(request, [section.id])  # the history ends with what was typed live
     revisions = list(
         db(request).scalars(
             select(Revision)
@@ -299,6 +306,7 @@ def restore(request: Request) -> Response:
     if revision is None:
         raise NotFound()
     db(request).commit()  # release the request's connection first (see save)
+    livedoc.settle(request.app.state.sessionmaker, section.id, None)
     result = sections.save(
         request.app.state.sessionmaker,
         section.id,
@@ -398,9 +406,20 @@ def events(request: Request) -> Response:
 
 
 def _announce(request: Request, section: Section, result: sections.SaveResult) -> None:
-    """Tell the section's open editors about a new current text (after the commit)."""
+    """Tell the section's open editors about a new current text (after the commit).
+
+    The live document follows it, so that everyone writing live sees it too.
+    """
     if result.kind in ("save", "merge", "restore"):
         user = current_user(request)
+        livedoc.follow_saved(
+            request.app.state.sessionmaker,
+            request.app.state.broker,
+            section.id,
+            section.public_id,
+            result.text,
+            user.id,
+        )
         request.app.state.broker.publish(
             section.public_id,
             {"type": "saved", "user_id": user.id, "name": user.name, "number": result.number},

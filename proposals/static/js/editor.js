@@ -9,7 +9,7 @@
 (function () {
   "use strict";
   var form = document.querySelector("form[data-editor]");
-  if (!form) return;
+  if (!form || form.hasAttribute("data-live-on")) return; // the live editor took over
   var area = form.querySelector("textarea[name=text]");
   var baseInput = form.querySelector("input[name=base]");
   var statusEl = form.querySelector("[data-status]");

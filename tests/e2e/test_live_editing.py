@@ -1,0 +1,170 @@
+"""Two writers in two Chromium contexts type into one paragraph live, also across an outage."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.journey import exactly
+from tests.e2e.test_j3_writing import SAVED, editor_text, open_section, sign_in
+
+
+def _box(page: Page):  # type: ignore[no-untyped-def]
+    return page.get_by_label(exactly("Text"))
+
+
+def _type_at_end(page: Page, words: str) -> None:
+    box = _box(page)
+    box.click()
+    box.press("Control+End")
+    box.press_sequentially(words, delay=15)
+
+
+@pytest.mark.browser
+def test_two_writers_see_each_other_live_and_after_being_offline(demo, new_page) -> None:
+    anna, ola = new_page(), new_page()
+    sign_in(anna, demo.url, "anna@demo.engage")
+    sign_in(ola, demo.url, "ola@demo.engage")
+    open_section(anna, "Działania")
+    open_section(ola, "Działania")
+    for page in (anna, ola):
+        expect(
+            page.get_by_role("status").filter(has_text=re.compile(r"Saved|Connect"))
+        ).to_be_visible()
+    expect(anna.locator("[data-live-who]")).to_contain_text("Ola Nordmann")
+
+    # At the same time, in the same paragraph.
+    _type_at_end(anna, " Anna pisze o Gdańsku.")
+    _type_at_end(ola, " Ola skriver om Kristiansand.")
+    started = time.monotonic()
+    for page in (anna, ola):
+        expect(_box(page)).to_contain_text("Anna pisze o Gdańsku.", timeout=2_000)
+        expect(_box(page)).to_contain_text("Ola skriver om Kristiansand.", timeout=2_000)
+    assert time.monotonic() - started < 4
+    expect(anna.locator(".live-caret-label")).to_have_text("Ola Nordmann")
+    expect(ola.locator(".live-caret-label")).to_have_text("Anna Kowalska")
+    assert editor_text(anna) == editor_text(ola)
+
+    # Ola's browser goes offline for 20 s while both type; then it comes back.
+    ola.context.set_offline(True)
+    expect(ola.get_by_role("status").filter(has_text="Offline")).to_be_visible(timeout=10_000)
+    _type_at_end(ola, " Offline skrev Ola dette.")
+    _type_at_end(anna, " Anna pisze dalej.")
+    time.sleep(20)
+    assert "Offline skrev Ola dette." not in editor_text(anna)
+    ola.context.set_offline(False)
+    for page in (anna, ola):
+        expect(_box(page)).to_contain_text("Offline skrev Ola dette.", timeout=15_000)
+        expect(_box(page)).to_contain_text("Anna pisze dalej.", timeout=15_000)
+        expect(page.get_by_role("status").filter(has_text=SAVED)).to_be_visible(timeout=10_000)
+    assert editor_text(anna) == editor_text(ola)
+
+    # The section's text (and history) hold every sentence, and no conflict revision.
+    anna.get_by_role("link", name=exactly("History")).click()
+    history = anna.locator("main")
+    expect(history).not_to_contain_text("conflict")
+    anna.get_by_role("link", name=re.compile("Działania")).first.click()
+    preview = editor_text(anna)
+    for sentence in (
+        "Anna pisze o Gdańsku.",
+        "Ola skriver om Kristiansand.",
+        "Offline skrev Ola dette.",
+        "Anna pisze dalej.",
+    ):
+        assert sentence in preview
+
+
+WORD_HTML = (
+    "<html><body><!--StartFragment-->"
+    "<p class=MsoNormal style='margin:0;font-family:Calibri'><b><span style='color:red'>"
+    "Wklejone</span></b><span style='font-size:14pt'> z Worda</span></p>"
+    "<h1 style='color:blue'>Nagłówek</h1>"
+    "<table><tr><td>komórka</td></tr></table>"
+    "<!--EndFragment--></body></html>"
+)
+
+
+@pytest.mark.browser
+def test_the_toolbar_and_a_word_paste_come_out_in_the_word_export(demo, new_page, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ola = new_page()
+    sign_in(ola, demo.url, "ola@demo.engage")
+    open_section(ola, "Działania")
+    box = _box(ola)
+    expect(ola.get_by_role("status").filter(has_text=re.compile(r"Saved|Connect"))).to_be_visible()
+    box.click()
+    box.press("Control+a")
+    box.press("Delete")
+    ola.get_by_role("button", name=exactly("Bold")).click()
+    expect(ola.get_by_role("button", name=exactly("Bold"))).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    box.press_sequentially("Ważne")
+    ola.get_by_role("button", name=exactly("Bold")).click()
+    box.press_sequentially(" i ")
+    box.press("Control+i")
+    box.press_sequentially("pochyłe")
+    box.press("Control+i")
+    box.press_sequentially(" strona")
+    ola.once("dialog", lambda dialog: dialog.accept("https://example.org/plan"))
+    for _ in range(len("strona")):
+        box.press("Shift+ArrowLeft")
+    ola.get_by_role("button", name=exactly("Link")).click()
+    box.press("End")
+    box.press("Enter")
+    ola.get_by_role("button", name=exactly("Bulleted list")).click()
+    box.press_sequentially("pierwszy punkt")
+    box.press("Enter")
+    box.press_sequentially("drugi punkt")
+    box.press("Enter")
+    box.press("Enter")  # out of the list
+    ola.get_by_role("button", name=exactly("Numbered list")).click()
+    box.press_sequentially("krok jeden")
+    box.press("Enter")
+    box.press("Enter")
+    # A fragment copied from Word: only the subset survives (bold yes; colour, font, heading,
+    # table no).
+    box.evaluate(
+        """(el, html) => {
+            const data = new DataTransfer();
+            data.setData('text/html', html);
+            data.setData('text/plain', 'Wklejone z Worda\\nNagłówek\\nkomórka');
+            el.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true,
+                                                          cancelable: true}));
+        }""",
+        WORD_HTML,
+    )
+    expect(box).to_contain_text("Nagłówek")
+    expect(ola.get_by_role("status").filter(has_text=SAVED)).to_be_visible(timeout=10_000)
+    html = box.inner_html()
+    assert "<h1" not in html and "<table" not in html and "color" not in html
+
+    # The coordinator exports: bold, italic, lists and the link are in the Word file.
+    anna = new_page()
+    sign_in(anna, demo.url, "anna@demo.engage")
+    anna.get_by_role("link", name=exactly("Proposals")).click()
+    anna.get_by_role("link", name="Baltic Volunteers Together").click()
+    anna.get_by_role("link", name=exactly("Check before submit")).click()
+    with anna.expect_download() as info:
+        anna.get_by_role("button", name=exactly("Export to Word")).click()
+    path = tmp_path / "application.docx"
+    info.value.save_as(path)
+    import docx
+
+    document = docx.Document(str(path))
+    paragraphs = document.paragraphs
+    bold = [r.text for p in paragraphs for r in p.runs if r.bold]
+    italic = [r.text for p in paragraphs for r in p.runs if r.italic]
+    assert "Ważne" in bold and "Wklejone" in bold
+    assert "pochyłe" in italic
+    styles = {p.text.strip(): p.style.name for p in paragraphs if p.text.strip()}
+    assert styles.get("pierwszy punkt", "").startswith("List Bullet")
+    assert styles.get("drugi punkt", "").startswith("List Bullet")
+    assert styles.get("krok jeden", "").startswith("List Number")
+    assert not styles.get("Nagłówek", "").startswith("Heading")
+    links = [link for p in paragraphs for link in p.hyperlinks]
+    assert any(
+        link.address == "https://example.org/plan" and link.text == "strona" for link in links
+    )

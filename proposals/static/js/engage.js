@@ -121,3 +121,65 @@
     source.close();
   });
 })();
+
+/*
+ * Wide tables scroll inside a labelled region the keyboard can reach: each
+ * table.data is wrapped once in <div class="table-scroll" role="region">
+ * named after its caption or the heading above it; the region takes a tab
+ * stop (tabindex=0) only while it really scrolls (checked on resize and
+ * after every htmx swap). Without this script the table itself scrolls.
+ */
+(function () {
+  "use strict";
+
+  function nameOf(table) {
+    if (table.caption) return table.caption.textContent.trim();
+    if (table.getAttribute("aria-label")) return table.getAttribute("aria-label");
+    var el = table.previousElementSibling;
+    while (el && !/^H[1-6]$/.test(el.tagName)) el = el.previousElementSibling;
+    if (!el) {
+      var scope = table.closest("section, details, form");
+      el = scope && scope.querySelector("h1, h2, h3, h4, summary, legend");
+    }
+    return el ? el.textContent.replace(/\s+/g, " ").trim() : document.title;
+  }
+
+  function wrap(root) {
+    var tables = (root || document).querySelectorAll("table.data");
+    for (var i = 0; i < tables.length; i++) {
+      var table = tables[i];
+      if (table.parentElement.classList.contains("table-scroll")) continue;
+      var box = document.createElement("div");
+      box.className = "table-scroll";
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", nameOf(table));
+      table.parentNode.insertBefore(box, table);
+      box.appendChild(table);
+    }
+    update();
+  }
+
+  function update() {
+    var boxes = document.querySelectorAll(".table-scroll");
+    for (var i = 0; i < boxes.length; i++) {
+      var box = boxes[i];
+      if (box.scrollWidth > box.clientWidth || box.scrollHeight > box.clientHeight) {
+        box.setAttribute("tabindex", "0");
+      } else {
+        box.removeAttribute("tabindex");
+      }
+    }
+  }
+
+  window.addEventListener("resize", update);
+  document.addEventListener("htmx:after:swap", function () {
+    wrap(document);
+  });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () {
+      wrap(document);
+    });
+  } else {
+    wrap(document);
+  }
+})();

@@ -183,3 +183,61 @@
     wrap(document);
   }
 })();
+
+/*
+ * Focus after an htmx update: the swapped region replaces the form the user
+ * was on, so focus would fall back to the top of the page. Before the request
+ * we note the control (its id, or its name and form's action); after the
+ * swap focus goes to the first field the server marked invalid in that form,
+ * else to the same control, else to the form's data-focus-after target (for
+ * a form that is gone, e.g. a saved line), else to the form's first control.
+ */
+(function () {
+  "use strict";
+  var last = null;
+
+  document.addEventListener(
+    "submit",
+    function (evt) {
+      var form = evt.target;
+      if (!(form instanceof HTMLFormElement)) return;
+      var active = evt.submitter || document.activeElement;
+      last = {
+        id: active && active.id,
+        name: active && active.name,
+        action: form.getAttribute("action"),
+        after: form.getAttribute("data-focus-after"),
+      };
+    },
+    true
+  );
+
+  function formByAction(action) {
+    var forms = document.querySelectorAll("form[action]");
+    for (var i = 0; i < forms.length; i++) {
+      if (forms[i].getAttribute("action") === action) return forms[i];
+    }
+    return null;
+  }
+
+  function focusable(el) {
+    return el && !el.disabled && el.getClientRects().length > 0;
+  }
+
+  document.addEventListener("htmx:after:swap", function () {
+    var was = last;
+    last = null;
+    if (!was) return;
+    var form = was.action ? formByAction(was.action) : null;
+    var target = null;
+    if (form) {
+      target = form.querySelector('[aria-invalid="true"]');
+      if (!focusable(target) && was.id) target = document.getElementById(was.id);
+      if (!focusable(target) && was.name) target = form.querySelector('[name="' + CSS.escape(was.name) + '"]');
+      if (!focusable(target)) target = form.querySelector("input:not([type=hidden]), select, textarea, button");
+    } else if (was.after) {
+      target = document.querySelector(was.after);
+    }
+    if (focusable(target)) target.focus();
+  });
+})();

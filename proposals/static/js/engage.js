@@ -80,11 +80,7 @@
     true
   );
 
-  document.addEventListener("change", function (evt) {
-    var select = evt.target;
-    if (!(select instanceof HTMLSelectElement) || !select.hasAttribute("data-autosubmit")) return;
-    var form = select.form;
-    if (!form) return;
+  function submitOf(form) {
     // requestSubmit fires the submit event (so htmx and data-confirm see
     // it) and runs validation; form.submit() would bypass both.
     if (typeof form.requestSubmit === "function") {
@@ -92,6 +88,38 @@
     } else {
       form.submit();
     }
+  }
+
+  // A choice made with the mouse (or touch) applies at once. Arrow keys only
+  // move through the options (WCAG 3.2.2: no change of context on input):
+  // Enter applies the choice, or the form's button, shown once it changed.
+  var keyed = null;
+  document.addEventListener(
+    "keydown",
+    function (evt) {
+      var select = evt.target;
+      if (!(select instanceof HTMLSelectElement) || !select.hasAttribute("data-autosubmit")) return;
+      if (evt.key === "Enter" && select.form && select.hasAttribute("data-changed")) {
+        evt.preventDefault();
+        submitOf(select.form);
+        return;
+      }
+      keyed = select;
+    },
+    true
+  );
+  document.addEventListener("change", function (evt) {
+    var select = evt.target;
+    if (!(select instanceof HTMLSelectElement) || !select.hasAttribute("data-autosubmit")) return;
+    var form = select.form;
+    if (!form) return;
+    if (keyed === select) {
+      keyed = null;
+      select.setAttribute("data-changed", "");
+      form.classList.add("changed");
+      return;
+    }
+    submitOf(form);
   });
 })();
 
@@ -239,5 +267,25 @@
       target = document.querySelector(was.after);
     }
     if (focusable(target)) target.focus();
+  });
+})();
+
+/* The Menu button of the header on narrow screens (see engage.css). */
+(function () {
+  "use strict";
+  var button = document.querySelector("header.site .menu-toggle");
+  if (!button) return;
+  var header = button.closest("header.site");
+  button.addEventListener("click", function () {
+    var open = !header.classList.contains("menu-open");
+    header.classList.toggle("menu-open", open);
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key === "Escape" && header.classList.contains("menu-open")) {
+      header.classList.remove("menu-open");
+      button.setAttribute("aria-expanded", "false");
+      button.focus();
+    }
   });
 })();

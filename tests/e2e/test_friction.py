@@ -59,3 +59,25 @@ def test_header_language_idea_and_account(demo, new_page) -> None:
     expect(anna.get_by_role("link", name=exactly("Start proposal"))).to_have_count(0)
     anna.get_by_role("link", name=re.compile("^Open the proposal")).click()
     expect(anna.get_by_role("heading", level=1)).to_contain_text("Baltic Volunteers Together")
+
+
+@pytest.mark.browser
+def test_no_stale_draft_is_offered_after_save_and_restore(demo, new_page) -> None:
+    ola = new_page()
+    sign_in(ola, demo.url, "ola@demo.engage")
+    ola.get_by_role("link", name=exactly("Proposals")).click()
+    ola.get_by_role("link", name="Baltic Volunteers Together").click()
+    ola.get_by_role("link", name=exactly("Sections")).click()
+    ola.get_by_role("link", name=exactly("Działania")).click()
+    text = ola.get_by_label(exactly("Text"))
+    text.press("End")
+    text.type(" Saved with the button.", delay=0)
+    ola.get_by_role("button", name=exactly("Save")).click()  # a plain Save, before autosave
+    ola.wait_for_load_state()
+    ola.get_by_role("link", name=exactly("History")).first.click()
+    ola.get_by_role("button", name=re.compile(r"^Restore")).last.click()
+    ola.goto(ola.url.split("/history")[0])
+    expect(ola.get_by_label(exactly("Text"))).not_to_contain_text("Saved with the button.")
+    ola.wait_for_timeout(300)
+    expect(ola.get_by_role("button", name=exactly("Restore unsaved text"))).to_be_hidden()
+    expect(ola.locator("[data-status]")).not_to_contain_text("was not saved")

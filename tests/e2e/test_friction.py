@@ -81,3 +81,15 @@ def test_no_stale_draft_is_offered_after_save_and_restore(demo, new_page) -> Non
     ola.wait_for_timeout(300)
     expect(ola.get_by_role("button", name=exactly("Restore unsaved text"))).to_be_hidden()
     expect(ola.locator("[data-status]")).not_to_contain_text("was not saved")
+
+
+@pytest.mark.browser
+def test_focus_goes_to_the_errors_of_a_form_sent_back(demo, new_page) -> None:
+    page = new_page()
+    page.goto(demo.url + "/signin")
+    page.get_by_label(exactly("Email")).fill("ola@demo.engage")
+    page.get_by_label(exactly("Password")).fill("not the password")
+    page.get_by_role("button", name=exactly("Sign in")).click()
+    summary = page.locator("main .error-summary")
+    expect(summary).to_be_visible()
+    expect(summary).to_be_focused()

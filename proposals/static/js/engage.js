@@ -289,3 +289,20 @@
     }
   });
 })();
+
+/*
+ * A form sent back with errors (a full page): focus goes to its error summary,
+ * which names each problem and links to the field, instead of the page top.
+ */
+(function () {
+  "use strict";
+  function focusSummary() {
+    var summary = document.querySelector("main .error-summary[tabindex]");
+    if (summary && !document.activeElement.closest("main form")) summary.focus();
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", focusSummary);
+  } else {
+    focusSummary();
+  }
+})();

@@ -170,3 +170,9 @@ def test_budget_check_and_call_pages_fit_1280(demo, new_page) -> None:
         anna.goto(url if url.startswith("http") else demo.url + url)
         width = anna.evaluate("document.documentElement.scrollWidth")
         assert width <= 1280, f"{url} is {width} px wide"
+        # Nor does a table hide columns in a scroller: each fits its column of text.
+        wide = anna.evaluate(
+            "[...document.querySelectorAll('.table-scroll')]"
+            ".filter(b => b.scrollWidth > b.clientWidth).map(b => b.getAttribute('aria-label'))"
+        )
+        assert wide == [], f"{url}: these tables scroll at 1280 px: {wide}"

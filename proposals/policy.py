@@ -213,6 +213,15 @@ def require(user: User | None, action: str, target: object = None) -> None:
     if isinstance(target, Idea) and not can(user, "view_idea", target):
         raise Denied(404)
     if action == "view_proposal":
+        if user is not None and user.is_admin:  # they list every proposal to assign mentors
+            raise Denied(
+                403,
+                _(
+                    "Only the consortium and its mentors can open a proposal. As an "
+                    "administrator you assign mentors on the Mentors page, without reading "
+                    "the proposal."
+                ),
+            )
         raise Denied(_hidden_status(user))
     chosen = rule(action)
     if any(role in chosen.grants for role in roles_of(user, target)):
@@ -222,7 +231,8 @@ def require(user: User | None, action: str, target: object = None) -> None:
 
 
 def _hidden_status(user: User | None) -> int:
-    return 403 if user is not None and user.is_mentor else 404
+    # Mentors and administrators know which proposals exist: they are told "not allowed".
+    return 403 if user is not None and (user.is_mentor or user.is_admin) else 404
 
 
 def _state_reason(chosen: Rule, target: object) -> str:

@@ -39,4 +39,11 @@ if [ ! -x tests/ooxml/node_modules/.bin/ooxml-validator ]; then
     npm install --prefix tests/ooxml --no-save --no-audit --no-fund --silent
 fi
 
+# axe-core (npm, pinned in tests/axe/package-lock.json) is injected into every page
+# of the journeys by tests/e2e/test_accessibility.py.
+if [ ! -f tests/axe/node_modules/axe-core/axe.min.js ]; then
+    command -v npm >/dev/null || { echo "The tests need Node.js and npm (axe-core)." >&2; exit 1; }
+    npm ci --prefix tests/axe --no-audit --no-fund --silent
+fi
+
 exec "$venv/bin/python" -m pytest "$@"

@@ -42,7 +42,16 @@ def _signing(app, db):  # type: ignore[no-untyped-def]
     assert (
         _save(team.partner.client, team.pid, "cele", "Cel: **wolontariat**.", 0).status_code == 200
     )
-    response = _move(team.lead, team.pid, "finalise", "drafting.writing")
+    # Sections are still empty: the move shows what is wrong and asks first.
+    asked = _move(team.lead, team.pid, "finalise", "drafting.writing")
+    assert asked.status_code == 200 and "Move to sign-off?" in asked.text
+    assert "is empty" in asked.text and "Move to sign-off anyway" in asked.text
+    assert proposal(db, team.pid).status == "drafting.writing"
+    response = post(
+        team.lead.client,
+        f"/proposals/{team.pid}/transition",
+        {"trigger": "finalise", "state": "drafting.writing", "confirmed": "1"},
+    )
     assert "Done" in " ".join(flashes(response))
     assert proposal(db, team.pid).status == "final.signing_off"
     return team
@@ -67,9 +76,13 @@ def test_partners_sign_off_and_an_edit_withdraws_the_sign_off_it_touches(app, db
     other = partner_of(db, team.pid, team.partner.organisation)
     # Nobody signs off for another organisation.
     assert post(team.partner.client, url, {"partner": lead_partner.public_id}).status_code == 403
-    response = post(team.partner.client, url, {"partner": other.public_id})
+    # Its budget breaks rules of the call: the partner sees the findings before signing.
+    asked = post(team.partner.client, url, {"partner": other.public_id})
+    assert asked.status_code == 200 and "the budget breaks rules of the call" in asked.text
+    assert "Sign off anyway" in asked.text and not flashes(asked)
+    response = post(team.partner.client, url, {"partner": other.public_id, "confirmed": "1"})
     assert "Frivillig has signed off." in flashes(response)
-    response = post(team.lead.client, url, {"partner": lead_partner.public_id})
+    response = post(team.lead.client, url, {"partner": lead_partner.public_id, "confirmed": "1"})
     assert "Fundacja Fala has signed off." in flashes(response)
     page = team.lead.client.get(f"/proposals/{team.pid}/final").text
     assert "has not signed off" not in page
@@ -206,7 +219,12 @@ def test_a_budget_edit_withdraws_the_partners_budget_sign_off_and_a_signed_budge
     )
     page = signed_in(app, "anna@demo.engage").get(f"/proposals/{pid}/final").text
     assert "The sign-off of Frivillighetssentralen Kristiansand was withdrawn" in page
-    again = post(ola, f"/proposals/{pid}/final/sign-off", {"partner": no.public_id})
+    # The ferry left costs and funding apart: Ola sees that first, then signs anyway.
+    asked = post(ola, f"/proposals/{pid}/final/sign-off", {"partner": no.public_id})
+    assert "the budget breaks rules of the call" in asked.text
+    again = post(
+        ola, f"/proposals/{pid}/final/sign-off", {"partner": no.public_id, "confirmed": "1"}
+    )
     assert again.status_code == 200
     db.expire_all()
     fresh = db.scalars(
@@ -240,6 +258,11 @@ def test_a_complete_application_is_signed_submitted_and_funded_over_http(app, db
             assert response.status_code == 200, response.text
     transition = f"/proposals/{pid}/transition"
     moved = post(anna, transition, {"trigger": "finalise", "state": row.status})
+    # The demo's mentor review is still open: the coordinator is asked, and confirms.
+    assert "A mentor&#39;s review is still open" in moved.text
+    assert "has not signed off" not in moved.text  # collecting sign-offs is what comes next
+    confirmed = {"trigger": "finalise", "state": row.status, "confirmed": "1"}
+    moved = post(anna, transition, confirmed)
     assert "Done" in " ".join(flashes(moved))
     assert the_proposal(db).status == "final.signing_off"
     page = anna.get(f"/proposals/{pid}/final").text

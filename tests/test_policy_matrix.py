@@ -370,7 +370,7 @@ FORMS: dict[str, tuple[Form, Changes]] = {
     "add_mentor": (lambda w, p: {"mentor": str(w.ids["jonas"])}, True),
     "verdict": (lambda w, p: {"verdict": "approved", "comment": "Good."}, True),
     "cancel_round": (lambda w, p: {}, True),
-    "sign_off": (lambda w, p: {"partner": w.params["partner"]}, True),
+    "sign_off": (lambda w, p: {"partner": w.params["partner"], "confirmed": "1"}, True),
     "export": (lambda w, p: {"kind": "application"}, True),
     "export_declaration": (lambda w, p: {"partner": w.params["partner"]}, True),
     "submission": (lambda w, p: {"submitted_on": "2026-12-01", "reference": "R-1"}, False),

@@ -738,6 +738,41 @@ def import_workbook(
     return skipped
 
 
+def grant_limit(profile: CallProfile, country: str) -> Decimal | None:
+    """The highest grant rate (percent) the call allows a partner of this country, if any."""
+    rule = profile.budget.grant_rate
+    if rule is None:
+        return None
+    return rule.by_country.get(country, rule.max)
+
+
+def balanced(
+    profile: CallProfile, country: str, total_costs: Decimal, data: FundingForm, by: str
+) -> FundingForm:
+    """The funding with the grant (or the own contribution) set so that it meets the costs.
+
+    ``by="grant"``: the grant closes the gap left by the other sources, up to the call's
+    rate of the costs (rounded down, so it never breaks the rate); what the rate does not
+    cover is added to the own contribution. ``by="own_cash"``: only the own contribution
+    moves. Nothing is stored: the caller saves the result.
+    """
+    others = _check_funding(profile, data) + data.other_donor + data.national
+    grant, own = data.grant, data.own_cash
+    if by == "grant":
+        rate = grant_limit(profile, country)
+        cap = total_costs if rate is None else to_cents(total_costs * rate / 100, "down")  # type: ignore[arg-type]
+        grant = total_costs - own - others
+        if grant > cap:
+            grant, own = cap, total_costs - cap - others
+    else:
+        own = total_costs - grant - others
+    if grant < 0 or own < 0:
+        raise FormErrors(
+            {by: _("The other sources already cover more than the costs: lower them first.")}
+        )
+    return data.model_copy(update={"grant": grant, "own_cash": own})
+
+
 def _check_funding(profile: CallProfile, data: FundingForm) -> Decimal:
     """The in-kind value the form gives (hours at the call's rate, or as stated), checked."""
     hourly = profile.budget.in_kind.hourly_rate

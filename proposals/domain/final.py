@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from exports.budget import BudgetSnapshot, PartnerBudget
@@ -25,7 +25,7 @@ from proposals.domain import audit, budget
 from proposals.domain.facts import facts_of
 from proposals.domain.signoffs import WHAT, withdraw_sign_offs
 from proposals.i18n import gettext as _
-from proposals.models import Partner, Proposal, SignOff, User, utcnow
+from proposals.models import Partner, Proposal, ReviewRound, SignOff, User, utcnow
 from proposals.text import count_characters, plain_text
 from workflow import READ_ONLY_STATES, GuardResult
 
@@ -218,3 +218,34 @@ def problems(session: Session, proposal: Proposal) -> list[Problem]:
         message = _("Waiting for an answer from: %(names)s.", names=", ".join(waiting))
         found.append(Problem("warning", message, urls.link(proposal, "consortium")))
     return sorted(found, key=lambda p: p.severity != "error")
+
+
+def blockers(session: Session, proposal: Proposal) -> list[Problem]:
+    """What should stop a move to sign-off: the checks' errors and a review still open."""
+    signing = urls.path("final", pid=proposal.public_id) + "#sign-offs"  # what the stage is for
+    found = [p for p in problems(session, proposal) if p.severity == "error" and p.link != signing]
+    open_rounds = session.scalar(
+        select(func.count())
+        .select_from(ReviewRound)
+        .where(ReviewRound.proposal_id == proposal.id, ReviewRound.status == "open")
+    )
+    if open_rounds:
+        found.append(
+            Problem(
+                "error",
+                _("A mentor's review is still open: its verdicts are not in yet."),
+                urls.path("reviews", pid=proposal.public_id),
+            )
+        )
+    return found
+
+
+def budget_findings(session: Session, proposal: Proposal, partner: Partner) -> list[Problem]:
+    """The call's budget rules this partner's (or the consortium's) budget breaks."""
+    profile = library.profile_for(session, proposal)
+    link = urls.path("budget", pid=proposal.public_id) + f"#p-{partner.public_id}"
+    return [
+        Problem(f.severity, f.message, link, f.rule)
+        for f in run_checks(profile, facts_of(proposal), ["budget"])
+        if f.severity == "error" and f.target.key in (None, partner.public_id)
+    ]

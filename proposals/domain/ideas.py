@@ -14,7 +14,7 @@ from proposals.errors import NotFound
 from proposals.forms import CleanLine, CleanText, Form, FormErrors
 from proposals.i18n import country_codes
 from proposals.i18n import gettext as _
-from proposals.models import Idea, IdeaInterest, Organisation, User, utcnow
+from proposals.models import Idea, IdeaInterest, Organisation, Proposal, User, utcnow
 from proposals.vocabulary import THEMES
 
 PAGE_SIZE = 20
@@ -154,3 +154,10 @@ def reply(idea: Idea, interest_id: str, text: str) -> IdeaInterest:
         raise NotFound()
     interest.reply, interest.replied_at = text, utcnow()
     return interest
+
+
+def proposals_from(session: Session, idea: Idea) -> list[Proposal]:
+    """The proposals started from this idea, oldest first."""
+    return list(
+        session.scalars(select(Proposal).where(Proposal.idea_id == idea.id).order_by(Proposal.id))
+    )

@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from babel.numbers import format_decimal
+from babel.numbers import format_percent as babel_percent
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
@@ -36,7 +37,7 @@ from proposals.i18n import gettext as _
 from proposals.i18n import lazy_gettext as _l
 from proposals.models import BudgetLine, Partner, Proposal
 from proposals.money import percent_shares
-from proposals.policy import can
+from proposals.policy import can, organisation_ids
 from proposals.web import targets
 from proposals.web.plumbing import (
     attachment,
@@ -129,6 +130,8 @@ class PartnerView:
     stamp: str
     lines_stamp: str
     balanced: bool
+    mine: bool = False
+    folded: bool = False
     form_values: dict[str, dict[str, Any]] = field(default_factory=dict)
     form_errors: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -156,12 +159,14 @@ def _context(
     state: tuple[str, str, dict[str, Any], dict[str, str]] | None = None,
     edit: str | None = None,
     notice: str = "",
+    notice_at: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     session, user = db(request), current_user(request)
     rows = budget.load(session, proposal)
     snapshot = budget.snapshot_of(profile, rows)
     findings = run_checks(profile, facts_of(proposal), ["budget"])
     locale = get_locale()
+    own = organisation_ids(user) if user else set()
     titles = {c.key: c.title.get(locale) for c in profile.budget.categories}
     views = []
     for row, figures in zip(rows, snapshot.partners, strict=True):
@@ -202,11 +207,18 @@ def _context(
             stamp=budget.funding_stamp(row.sources),
             lines_stamp=budget.lines_stamp(row.lines),
             balanced=figures.total_funding == figures.total_costs,
+            mine=row.partner.organisation_id in own,
         )
         if state and state[1] == row.partner.public_id:
             view_.form_values[state[0]] = state[2]
             view_.form_errors[state[0]] = state[3]
         views.append(view_)
+    # A partner's own budget comes first; when the user has one, the budgets they can
+    # neither edit nor call theirs are folded (a coordinator keeps every one open).
+    views.sort(key=lambda v: not v.mine)
+    has_own = any(v.mine for v in views)
+    for v in views:
+        v.folded = has_own and not v.mine and not v.can_edit
     return {
         "proposal": proposal,
         "profile": profile,
@@ -224,7 +236,13 @@ def _context(
         "share": lambda value: "–" if value is None else format_percent(value / 100),
         "entry": entry_number,
         "edit": edit,
-        "notice": notice,
+        "notice": "" if notice_at else notice,
+        "local_notice": notice if notice_at else "",
+        "notice_at": notice_at,
+        "grant_limit": lambda v: budget.grant_limit(profile, v.figures.country),
+        "rate": lambda value: babel_percent(
+            value.normalize() / 100, locale=locale, decimal_quantization=False
+        ),
         "hourly_rate": profile.budget.in_kind.hourly_rate,
         "in_kind_allowed": profile.budget.in_kind.allowed,
         "can_import": any(v.can_edit for v in views),
@@ -254,11 +272,20 @@ def _show(
 
 
 def _done(
-    request: Request, proposal: Proposal, profile: CallProfile, partner: Partner, notice: str
+    request: Request,
+    proposal: Proposal,
+    profile: CallProfile,
+    partner: Partner,
+    notice: str,
+    slot: str = "lines",
 ) -> Response:
-    """After a change: the fresh budget region for htmx, a redirect otherwise."""
+    """After a change: the fresh budget region for htmx, a redirect otherwise.
+
+    The message is shown beside the form the change came from (``slot``: "add",
+    "lines" or "funding" of this partner), where the user's focus returns.
+    """
     if is_htmx(request):
-        return _show(request, proposal, profile, notice=notice)
+        return _show(request, proposal, profile, notice=notice, notice_at=(partner.public_id, slot))
     flash(request, notice)
     return redirect(
         request, urls.path("budget", pid=proposal.public_id) + f"#p-{partner.public_id}"
@@ -293,7 +320,7 @@ def add_line(request: Request) -> Response:
     if errors:
         state = ("add", partner.public_id, values, errors)
         return _show(request, proposal, profile, status_code=422, state=state)
-    return _done(request, proposal, profile, partner, _("The line is added."))
+    return _done(request, proposal, profile, partner, _("The line is added."), "add")
 
 
 @view("edit_budget")
@@ -357,9 +384,12 @@ def funding(request: Request) -> Response:
     proposal, profile = _proposal(request)
     partner = _partner(request, proposal)
     values, errors, data = submitted(request, budget.FundingForm)
+    by = form(request).get("balance")
     if data is not None:
         sources = budget.load_sources(db(request), partner)
         try:
+            if by in ("grant", "own_cash"):
+                data = _balanced(request, proposal, profile, partner, data, str(by))
             budget.save_funding(db(request), profile, partner, current_user(request), data, sources)
         except budget.Stale:
             return _stale(request, proposal, profile)
@@ -368,7 +398,25 @@ def funding(request: Request) -> Response:
     if errors:
         state = ("funding", partner.public_id, values, errors)
         return _show(request, proposal, profile, status_code=422, state=state)
-    return _done(request, proposal, profile, partner, _("The funding is saved."))
+    notice = _("The funding is balanced and saved.") if by else _("The funding is saved.")
+    return _done(request, proposal, profile, partner, notice, "funding")
+
+
+def _balanced(
+    request: Request,
+    proposal: Proposal,
+    profile: CallProfile,
+    partner: Partner,
+    data: budget.FundingForm,
+    by: str,
+) -> budget.FundingForm:
+    """The submitted funding with the grant or own contribution meeting the partner's costs."""
+    rows = budget.load(db(request), proposal)
+    snapshot = budget.snapshot_of(profile, rows)
+    figures = next(
+        f for r, f in zip(rows, snapshot.partners, strict=True) if r.partner.id == partner.id
+    )
+    return budget.balanced(profile, figures.country, figures.total_costs, data, by)
 
 
 #: Which logged figures are sums of money (in the call's currency) and which plain numbers.

@@ -55,7 +55,7 @@ def _url(proposal: Proposal, anchor: str = "") -> str:
     return urls.path("final", pid=proposal.public_id) + (f"#{anchor}" if anchor else "")
 
 
-def _page(request: Request, proposal: Proposal, values=None, errors=None) -> Response:  # type: ignore[no-untyped-def]
+def _page(request: Request, proposal: Proposal, values=None, errors=None, confirm=None) -> Response:  # type: ignore[no-untyped-def]
     session = db(request)
     user = current_user(request)
     found = final.problems(session, proposal)
@@ -82,6 +82,7 @@ def _page(request: Request, proposal: Proposal, values=None, errors=None) -> Res
             "label": _(workflow.labels[proposal.status]),
             "values": values or {"submitted_on": date.today().isoformat()},
             "errors": errors or {},
+            "confirm": confirm,
         },
         status_code=422 if errors else 200,
     )
@@ -99,6 +100,10 @@ def sign_off(request: Request) -> Response:
     proposal = targets.proposal(request, sections=True)
     partner = targets.partner(request, proposal, str(form(request).get("partner") or ""))
     settle_live(request, [s.id for s in proposal.sections])
+    if form(request).get("confirmed") != "1":
+        findings = final.budget_findings(db(request), proposal, partner)
+        if findings:  # the partner sees what its budget breaks before signing it
+            return _page(request, proposal, confirm=(partner, findings))
     final.sign_off(db(request), proposal, partner, current_user(request))
     flash(request, _("%(name)s has signed off.", name=partner.organisation.name))
     return redirect(request, _url(proposal, "sign-offs"))

@@ -150,6 +150,9 @@ def _show(
         ],
         theme_labels=THEMES,
         call_titles=_call_titles(request),
+        started=[
+            p for p in ideas.proposals_from(db(request), idea) if can(user, "view_proposal", p)
+        ],
     )
 
 

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from proposals import mail, urls
 from proposals.calls import library
 from proposals.calls.checks import run_checks
-from proposals.domain import actions, activity, audit, consortium
+from proposals.domain import actions, activity, audit, consortium, final
 from proposals.domain.ideas import get_idea
 from proposals.errors import Denied, Invalid
 from proposals.forms import CleanLine, Email, Form, form_id
@@ -133,6 +133,10 @@ def show_proposal(request: Request) -> Response:
     workflow = proposal_workflow(proposal.workflow_version)
     profile = library.profile_for(session, proposal)
     inviting = can(user, "invite_partner", proposal)
+    options = [
+        o for o in actions.options(session, proposal, user) if o.trigger not in ROUND_TRIGGERS
+    ]
+    finalising = any(o.trigger == "finalise" and o.allowed for o in options)
     return render(
         request,
         "proposals/show.html",
@@ -142,11 +146,8 @@ def show_proposal(request: Request) -> Response:
             "locale": get_locale(),
             "role": proposal_role(user, proposal),
             # Review rounds fire these two themselves (see proposals/domain/reviews.py).
-            "options": [
-                o
-                for o in actions.options(session, proposal, user)
-                if o.trigger not in ROUND_TRIGGERS
-            ],
+            "options": options,
+            "blockers": final.blockers(session, proposal) if finalising else [],
             "workflow": workflow,
             "phase": workflow.phase_of(proposal.status),
             "activity": activity.feed(
@@ -179,6 +180,14 @@ def transition(request: Request) -> Response:
         return redirect(request, urls.path("final", pid=proposal.public_id) + "#submission")
     if trigger in ROUND_TRIGGERS:
         return redirect(request, urls.path("reviews", pid=proposal.public_id))
+    if trigger == "finalise" and form(request).get("confirmed") != "1":
+        found = final.blockers(db(request), proposal)
+        if found:  # say what is still wrong and ask before the sign-offs start
+            return render(
+                request,
+                "proposals/confirm_finalise.html",
+                {"proposal": proposal, "blockers": found, "state": expected, "trigger": trigger},
+            )
     try:
         change = actions.fire(db(request), proposal, user, trigger, expected)
     except WrongState:

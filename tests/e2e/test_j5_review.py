@@ -68,6 +68,8 @@ def test_j5_mentor_review(demo, new_page) -> None:
     open_section(ola, "Działania")
     expect(ola.locator("#review")).to_contain_text("Changes requested")
     expect(ola.locator("#review")).to_contain_text("Please add dates for each workshop.")
+    # The verdict and its comment sit above the text, where the writer starts.
+    assert ola.locator("#review").bounding_box()["y"] < ola.get_by_label("Text").bounding_box()["y"]
     expect(ola.get_by_text("Changes requested").first).to_be_visible()
     expect(ola.get_by_role("button", name=exactly("Mark as ready"))).to_be_enabled()
     ola.locator("[data-bell]").click()

@@ -30,7 +30,14 @@ def test_j6_final_and_export(demo, new_page, tmp_path: Path) -> None:
     # 1. The coordinator moves to sign-off; "Check before submit" lists problems with links.
     anna.get_by_role("link", name=exactly("Proposals")).click()
     anna.get_by_role("link", name="Baltic Volunteers Together").click()
-    anna.get_by_role("button", name=exactly("Move to sign-off")).click()
+    # Sections are still empty: the button is not the primary action, and the move asks first.
+    move = anna.get_by_role("button", name=exactly("Move to sign-off"))
+    expect(move).to_have_class(re.compile(r"\bsecondary\b"))
+    expect(anna.locator("#blockers")).to_contain_text("still wrong")
+    move.click()
+    expect(anna.get_by_role("heading", level=1)).to_have_text("Move to sign-off?")
+    expect(anna.get_by_role("alert")).to_contain_text("is empty")
+    anna.get_by_role("button", name=exactly("Move to sign-off anyway")).click()
     expect(anna.get_by_text("Done: the proposal is now “Signing off”.")).to_be_visible()
     anna.get_by_role("link", name=exactly("Check before submit")).click()
     problems = anna.locator("#problems")

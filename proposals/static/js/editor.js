@@ -162,9 +162,25 @@
     schedule();
   });
 
+  // The plain "Save" button posts the form: the text is marked as sent, so once
+  // the server has a newer revision than the one it was typed on (that save, or a
+  // Restore from the history since), it is not offered back as unsaved.
+  form.addEventListener("submit", function () {
+    try {
+      localStorage.setItem(
+        storageKey,
+        JSON.stringify({ base: baseInput.value, text: area.value, sent: true })
+      );
+    } catch (e) { /* storage full or disabled */ }
+  });
+
   // Text typed earlier in this browser that never reached the server.
   try {
     var kept = JSON.parse(localStorage.getItem(storageKey) || "null");
+    if (kept && kept.sent && parseInt(baseInput.value, 10) > parseInt(kept.base, 10)) {
+      localStorage.removeItem(storageKey);
+      kept = null;
+    }
     if (kept && typeof kept.text === "string" && kept.text !== area.value) {
       say("restore");
       restoreButton.hidden = false;

@@ -14,9 +14,9 @@ def text_for(texts: str | Mapping[str, str], locale: str, fallback: str = "en") 
     if isinstance(texts, str):
         return texts
     language = locale.replace("-", "_").split("_")[0].lower()
-    for wanted in (locale, language, fallback):
-        if texts.get(wanted):
-            return texts[wanted]
-    if language == "nb" and texts.get("no"):  # Norwegian Bokmål reads "no" texts
-        return texts["no"]
+    # Norwegian Bokmål (the app's "nb") reads texts given as Norwegian ("no").
+    wanted = (locale, language, "no" if language == "nb" else language, fallback)
+    for key in wanted:
+        if texts.get(key):
+            return texts[key]
     return next((value for value in texts.values() if value), "")

@@ -3,6 +3,8 @@ and admins see which profiles need checking."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import func, select
 
@@ -155,3 +157,42 @@ def test_every_closed_call_is_kept_for_proposals_that_started_on_it(db):
     for call_id in ("acf-poland-national", "nordic-ngo-baltic-sea"):
         profile = library.get(db, call_id)
         assert profile is not None and profile.status == "closed"
+
+
+def test_a_review_total_under_the_calls_threshold_shows_before_submitting(anna, db):
+    from proposals.domain.facts import facts_of
+    from proposals.models import ReviewRound, SectionVerdict, utcnow
+
+    pid = start_proposal(anna, call="erasmus-ka210", title="Adult learners", acronym="AL")
+    proposal = db.scalars(select(Proposal).where(Proposal.public_id == pid)).one()
+    sections = {s.key: s for s in proposal.sections}
+    # A mentor's closed round: two sections scored, averaging 14.5 + 15 + 15 + 15 = 59.5.
+    points = [
+        {"relevance": 14, "design": 15, "partnership": 15, "impact": 15},
+        {"relevance": 15, "design": 15, "partnership": 15, "impact": 15},
+    ]
+    db.add(
+        ReviewRound(
+            proposal_id=proposal.id,
+            status="closed",
+            closed_at=utcnow(),
+            verdicts=[
+                SectionVerdict(section_id=sections[key].id, verdict="approved", scores=given)
+                for key, given in zip(("relevance", "impact"), points, strict=True)
+            ],
+        )
+    )
+    db.commit()
+    db.expire_all()
+    proposal = db.scalars(select(Proposal).where(Proposal.public_id == pid)).one()
+    facts = facts_of(proposal)
+    assert facts.review_scores == {
+        "relevance": Decimal("14.5"),
+        "design": 15,
+        "partnership": 15,
+        "impact": 15,
+    }
+    page = anna.client.get(f"/proposals/{pid}/final").text
+    assert "The review gave 59.5 points in all; the call needs at least 60." in page
+    assert "The review gave “Relevance of the project” 14.5 points" in page
+    assert "Growth Projects" in page  # the rule's source is named

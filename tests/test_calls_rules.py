@@ -164,10 +164,12 @@ def test_a_consortium_outside_both_mixes_is_an_error(countries):
     partners = [lead(countries[0])] + [org(f"p{i}", c) for i, c in enumerate(countries[1:])]
     finding = only(found(NORDIC_BALTIC, "composition", *partners))
     assert finding.severity == "error"
-    assert "none of the mixes the call allows" in finding.message
+    assert finding.message.endswith(": none of the mixes the call allows.")
+    assert finding.message.startswith("The partners come from ")
     assert finding.rule == (
         "Partners from at least one of these mixes of countries: "
-        "2 Nordic countries + 1 Baltic countries or 1 Nordic countries + 2 Baltic countries."
+        "2 of the Nordic countries + 1 of the Baltic states "
+        "or 1 of the Nordic countries + 2 of the Baltic states."
     )
     assert finding.source is not None and "Lithuania" in finding.source.title
 

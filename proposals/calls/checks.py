@@ -387,8 +387,11 @@ def composition(profile: CallProfile, facts: ProposalFacts) -> Iterator[Finding]
     if any(all(found[k] >= n for k, n in option.items()) for option in rule.options):
         return
     locale = get_locale()
-    have = ", ".join(f"{found[k]} {g.name.get(locale)}" for k, g in rule.groups.items())
-    message = _("The consortium has %(have)s: none of the mixes the call allows.", have=have)
+    have = _(" and ").join(
+        describe.group_count(found[k], g.name.get(locale), rule.count)
+        for k, g in rule.groups.items()
+    )
+    message = _("The partners come from %(have)s: none of the mixes the call allows.", have=have)
     yield _finding(
         "composition",
         "error",

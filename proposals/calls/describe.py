@@ -282,11 +282,20 @@ def regions(rule: Regions) -> str:
     return _("Eligible area: %(parts)s (NUTS codes).", parts="; ".join(parts))
 
 
+def group_count(count: int, name: str, by: str) -> str:
+    """ "2 of the Nordic countries" (countries counted) or "2 from the Nordic countries"."""
+    if by == "countries":
+        return _("%(num)s of %(group)s", num=count, group=name)
+    return _("%(num)s from %(group)s", num=count, group=name)
+
+
 def composition(rule: Composition) -> str:
     locale = get_locale()
     options = [
         " + ".join(
-            f"{count} {rule.groups[key].name.get(locale)}" for key, count in option.items() if count
+            group_count(count, rule.groups[key].name.get(locale), rule.count)
+            for key, count in option.items()
+            if count
         )
         for option in rule.options
     ]

@@ -41,7 +41,7 @@ PARTNERS = 8
 SECTIONS = 20
 REVISIONS = 2000
 COUNTRIES = ["PL", "NO", "LT", "LV", "EE", "FI", "SE", "DK"]
-CALL = "acf-poland-national"
+CALL = "eea-csf-poland"
 
 
 def build(url: str) -> tuple[str, str, int]:

@@ -223,7 +223,9 @@ def cmd_calls(args: argparse.Namespace) -> int:
         print("engage calls: files are only read by 'engage calls check FILE...'", file=sys.stderr)
         return 2
     from proposals.calls import library
+    from proposals.calls.standing import standing
     from proposals.db import make_engine, make_sessionmaker
+    from proposals.models import utcnow
 
     settings = load_settings()
     _migrate(settings)
@@ -231,9 +233,21 @@ def cmd_calls(args: argparse.Namespace) -> int:
     with make_sessionmaker(engine)() as session:
         profiles = library.latest(session)
     engine.dispose()
-    rows = [("ID", "VERSION", "FUNDER", "PROGRAMME", "CURRENCY", "LANGUAGE")]
+    now = utcnow()
+    rows = [
+        ("ID", "VERSION", "STANDING", "VERIFIED", "FUNDER", "PROGRAMME", "CURRENCY", "LANGUAGE")
+    ]
     rows += [
-        (p.id, str(p.version), p.funder, p.programme, p.currency, ",".join(p.languages))
+        (
+            p.id,
+            str(p.version),
+            standing(p, now),
+            p.verified_on.isoformat() if p.verified_on else "-",
+            p.funder,
+            p.programme,
+            p.currency,
+            ",".join(p.languages),
+        )
         for p in profiles
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

@@ -135,7 +135,7 @@ IDEA = {
     "themes": ["volunteering", "capacity-building", "youth"],
     "countries_sought": ["NO", "LT"],
     "skills_sought": "Volunteer management, youth work, experience with EEA Grants.",
-    "call_id": "acf-poland-national",
+    "call_id": "eea-csf-poland",
 }
 
 
@@ -173,7 +173,7 @@ def seed(session: Session) -> list[dict[str, str]]:
 def _seed_consortium(
     session: Session, organisations: dict[str, Organisation], users: dict[str, User]
 ) -> None:
-    """The idea that became a proposal to the Active Citizens Fund, with its consortium."""
+    """The idea that became a proposal to the EEA Civil Society Fund, with its consortium."""
     from proposals.calls import library
     from proposals.domain import consortium
 
@@ -196,7 +196,7 @@ def _seed_consortium(
     ]
     session.add(idea)
     session.flush()
-    profile = library.get(session, "acf-poland-national")
+    profile = library.get(session, "eea-csf-poland")
     if profile is None:
         raise RuntimeError("the shipped call profiles must be stored before the demo data")
     proposal = consortium.start_proposal(
@@ -209,8 +209,8 @@ def _seed_consortium(
         idea,
         [organisations["kristiansand"]],
     )
-    # The Active Citizens Fund takes partners from Poland, the donor states and Poland's
-    # non-EEA neighbours, so the Lithuanian NGO joins as an associated partner.
+    # The Lithuanian NGO joins as an associated partner: it takes part in the activities
+    # without a share of the grant.
     consortium.invite_organisation(session, anna, proposal, organisations["klaipeda"], "associated")
     for partner in proposal.partners:
         if partner.status == "invited":

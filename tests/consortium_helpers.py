@@ -137,7 +137,7 @@ def idea(db: Session, public_id: str) -> Idea:
 def start_proposal(
     who: Person,
     *,
-    call: str = "acf-poland-national",
+    call: str = "eea-csf-poland",
     title: str = "Baltic youth councils",
     acronym: str = "BYC",
     idea_id: str | None = None,
@@ -231,7 +231,7 @@ def consortium(
     app,  # type: ignore[no-untyped-def]
     db: Session,
     *,
-    call: str = "acf-poland-national",
+    call: str = "eea-csf-poland",
     lead: tuple[str, str, str, str] = ("anna@fala.example.org", "Anna Lis", "Fundacja Fala", "PL"),
     partner: tuple[str, str, str, str] = ("ola@fri.example.org", "Ola Berg", "Frivillig", "NO"),
     title: str = "Baltic youth councils",

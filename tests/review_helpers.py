@@ -29,7 +29,7 @@ def add_mentored_rounds(
         proposal = Proposal(
             title=f"Consortium {n}",
             acronym=f"C{n}",
-            call_id="acf-poland-national",
+            call_id="eea-csf-poland",
             call_version=1,
             status="drafting.in_review",
             created_by_id=requested_by_id,

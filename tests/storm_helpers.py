@@ -117,7 +117,7 @@ def build_consortium(server: Server) -> Consortium:
         anna,
         "/proposals/new",
         {
-            "call": "acf-poland-national",
+            "call": "eea-csf-poland",
             "title": "Storm over the Baltic",
             "acronym": "STORM",
             "organisation": org_pl,

@@ -216,7 +216,7 @@ def test_the_calls_rules_are_flagged_beside_the_figures(app, demo_db: Session) -
     post(anna, url(demo_db, f"/{pl.public_id}/funding"), funding)
     page = html.unescape(anna.get(url(demo_db)).text)
     summary = page.split('id="summary"', 1)[1].split("</section>", 1)[0]
-    assert "is above the maximum of €125,000.00" in summary
+    assert "is above the maximum of €80,000.00" in summary
     section = page.split(f'id="p-{pl.public_id}"', 1)[1].split("</section>", 1)[0]
     assert "the sources of funding add up to" in section
 

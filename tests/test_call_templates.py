@@ -16,7 +16,7 @@ from proposals.models import CallProfileRecord, Proposal
 from tests.budget_helpers import seeded, signed_in, the_proposal
 from tests.conftest import csrf, make_user, sign_in
 
-ACF = (SHIPPED_DIR / "acf-poland-national.yaml").read_text(encoding="utf-8")
+ACF = (SHIPPED_DIR / "eea-csf-poland.yaml").read_text(encoding="utf-8")
 
 
 def _with_template(name: str, version: int = 90) -> str:

@@ -63,29 +63,43 @@ def test_calls_lists_every_shipped_profile_in_a_table(tmp_path):
     assert result.returncode == 0, result.stderr
     no_traceback(result)
     rows = table(result.stdout)
-    assert rows[0] == ["ID", "VERSION", "FUNDER", "PROGRAMME", "CURRENCY", "LANGUAGE"]
+    assert rows[0] == [
+        "ID",
+        "VERSION",
+        "STANDING",
+        "VERIFIED",
+        "FUNDER",
+        "PROGRAMME",
+        "CURRENCY",
+        "LANGUAGE",
+    ]
     by_id = {row[0]: row for row in rows[1:]}
-    assert len(rows) == 6 and len(by_id) == 5
+    assert len(rows) == 11 and len(by_id) == 10
     for path in shipped_files():
         profile = parse_profile(path.read_text(encoding="utf-8"))
         assert by_id[profile.id] == [
             profile.id,
             str(profile.version),
+            profile.status,
+            str(profile.verified_on),
             profile.funder,
             profile.programme,
             profile.currency,
             ",".join(profile.languages),
         ]
-    assert by_id["nordic-ngo-baltic-sea"][4] == "DKK"
-    assert by_id["acf-poland-national"][5] == "pl"
+    assert by_id["nordic-ngo-baltic-sea"][6] == "DKK"
+    assert by_id["acf-poland-national"][7] == "pl"
+    # The two programmes that ended are listed as closed, their successors as expected.
+    assert by_id["acf-poland-national"][2] == by_id["nordic-ngo-baltic-sea"][2] == "closed"
+    assert by_id["eea-csf-poland"][2] == by_id["nordic-baltic-ngo"][2] == "expected"
 
 
 def test_calls_columns_line_up(tmp_path):
     lines = engage(tmp_path, "calls").stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("ID "))
     header, rows = lines[start], lines[start + 1 :]
-    assert len(rows) == 5
-    for column in ("VERSION", "FUNDER", "CURRENCY"):
+    assert len(rows) == 10
+    for column in ("VERSION", "STANDING", "VERIFIED", "FUNDER", "CURRENCY"):
         at = header.index(column)
         assert all(row[at - 2 : at] == "  " and row[at] != " " for row in rows), column
 
@@ -114,9 +128,10 @@ def test_check_accepts_every_shipped_profile(tmp_path):
     result = engage(tmp_path, "calls", "check", *files)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert len(lines) == 5
+    assert len(lines) == len(files) >= 10
     for name, line in zip(files, lines, strict=True):
-        assert line == f"{name}: ok ({Path(name).stem} v1)"
+        version = parse_profile(Path(name).read_text(encoding="utf-8")).version
+        assert line == f"{name}: ok ({Path(name).stem} v{version})"
     no_traceback(result)
 
 
@@ -133,7 +148,7 @@ def test_check_reports_each_broken_profile_on_one_line_naming_the_field(tmp_path
     assert result.returncode == 1
     no_traceback(result)
     lines = result.stdout.splitlines()
-    assert len(lines) == len(BROKEN) == 6
+    assert len(lines) == len(BROKEN) == 8
     for line, (name, (_, path, reason)) in zip(lines, BROKEN.items(), strict=True):
         assert line.startswith(f"{files[name]}: {path}: "), line
         assert reason in line

@@ -20,8 +20,17 @@ TITLES = {
     "interreg-bsr-small": "Small projects",
     "interreg-south-baltic-small": "Small-scale projects – active civil society (measure 4.1)",
     "nordic-ngo-baltic-sea": "NGO cooperation in the Baltic Sea Region",
+    "eea-csf-poland": "EEA Civil Society Fund Poland – thematic projects",
+    "nordic-baltic-ngo": "Nordic–Baltic NGO cooperation",
+    "cbss-psf": "Project Support Facility – Baltic Sea Region cooperation projects",
+    "interreg-central-baltic-small": "Small projects",
+    "creative-europe-small": "European cooperation projects – small scale",
 }
 SHIPPED = {path.stem: parse_profile(path.read_text(encoding="utf-8")) for path in shipped_files()}
+#: The calls the list shows by default: the open and expected ones.
+CURRENT = {call_id for call_id, profile in SHIPPED.items() if profile.status != "closed"}
+CLOSED = set(SHIPPED) - CURRENT
+EVERY_STANDING = {"standing": ["open", "expected", "closed"]}
 BADGE = '<span class="badge warning">unverified</span>'
 
 
@@ -81,17 +90,34 @@ def stored_versions(db, call_id: str) -> list[int]:  # type: ignore[no-untyped-d
 # --- the list of calls ------------------------------------------------------------------
 
 
-def test_call_list_shows_the_five_shipped_calls_without_signing_in(client):
+def test_call_list_shows_the_open_and_expected_calls_without_signing_in(client):
     response = client.get("/calls")
     assert response.status_code == 200
-    for call_id, title in TITLES.items():
-        assert link(call_id, title) in response.text
-    assert listed(response.text) == set(TITLES)
-    assert "5 calls" in response.text
+    for call_id in CURRENT:
+        assert link(call_id, TITLES[call_id]) in response.text
+    assert listed(response.text) == CURRENT
+    assert {"acf-poland-national", "nordic-ngo-baltic-sea"} == CLOSED
+    assert f"{len(CURRENT)} calls (of 10)" in response.text
+    assert 'name="standing" value="open" checked' in response.text
+    assert 'name="standing" value="expected" checked' in response.text
+    assert 'name="standing" value="closed" checked' not in response.text
+
+
+def test_call_list_shows_every_call_with_its_standing_when_asked(client):
+    text = client.get("/calls", params=EVERY_STANDING).text
+    assert listed(text) == set(TITLES)
+    for call_id, profile in SHIPPED.items():
+        card = text[text.index(f'href="/calls/{call_id}"') :]
+        card = card[: card.index("</article>")]
+        word = "Closed" if call_id in CLOSED else "Expected"
+        assert f'standing">{word}</span>' in card, call_id
+        assert f"<dd>{profile.verified_on:%b} " in card, call_id  # e.g. "Dec 4, 2026"
+    only_closed = client.get("/calls", params={"standing": "closed"}).text
+    assert listed(only_closed) == CLOSED
 
 
 def test_call_list_shows_currency_and_application_language(client):
-    text = client.get("/calls").text
+    text = client.get("/calls", params=EVERY_STANDING).text
     nordic = text[text.index('href="/calls/nordic-ngo-baltic-sea"') :]
     nordic = nordic[: nordic.index("</article>")]
     assert "<dd>DKK</dd>" in nordic
@@ -103,8 +129,8 @@ def test_call_list_shows_currency_and_application_language(client):
 def test_call_list_filters_by_funder(client):
     response = client.get("/calls", params={"funder": "Nordic Council of Ministers"})
     assert response.status_code == 200
-    assert listed(response.text) == {"nordic-ngo-baltic-sea"}
-    assert "(of 5)" in response.text
+    assert listed(response.text) == {"nordic-baltic-ngo"}
+    assert "(of 10)" in response.text
     assert '<option value="Nordic Council of Ministers" selected>' in response.text
 
 
@@ -120,14 +146,22 @@ def test_call_list_filters_by_partner_country(client):
     assert listed(response.text) == {
         "interreg-south-baltic-small",
         "interreg-bsr-small",
-        "nordic-ngo-baltic-sea",
+        "nordic-baltic-ngo",
         "erasmus-ka210",
+        "cbss-psf",
+        "creative-europe-small",
     }
     assert '<option value="DK" selected>' in response.text
 
 
 def test_call_list_country_filter_ignores_case(client):
-    assert listed(client.get("/calls", params={"country": "ua"}).text) == {"acf-poland-national"}
+    # Ukrainian partners: eligible, or additional partners on top of the minimum.
+    assert listed(client.get("/calls", params={"country": "ua"}).text) == {
+        "eea-csf-poland",
+        "creative-europe-small",
+        "cbss-psf",
+        "nordic-baltic-ngo",
+    }
 
 
 def test_call_list_country_filter_keeps_calls_open_to_any_country(client, db):
@@ -136,21 +170,25 @@ def test_call_list_country_filter_keeps_calls_open_to_any_country(client, db):
     assert shown == {"test-call"}
 
 
-def test_call_list_hides_closed_calls_when_asked_for_open_ones(client, db):
+def test_a_call_whose_deadline_passed_is_closed_whatever_its_status(client, db):
     store(db, changed("id: test-call", "id: closed-call", changed("2099-01-31", "2020-01-31")))
     store(db, changed("id: test-call", "id: future-call"))
 
-    everything = client.get("/calls").text
-    assert {"closed-call", "future-call", "nordic-ngo-baltic-sea"} <= listed(everything)
+    default = client.get("/calls").text
+    assert "closed-call" not in listed(default)
+    assert "future-call" in listed(default)
+    everything = client.get("/calls", params=EVERY_STANDING).text
     closed = everything[everything.index('href="/calls/closed-call"') :]
-    assert '<span class="badge">closed</span>' in closed[: closed.index("</article>")]
+    assert 'standing">Closed</span>' in closed[: closed.index("</article>")]
     future = everything[everything.index('href="/calls/future-call"') :]
-    assert '<span class="badge">closed</span>' not in future[: future.index("</article>")]
+    assert 'standing">Open</span>' in future[: future.index("</article>")]
 
-    open_only = client.get("/calls", params={"open": "1"}).text
-    assert "closed-call" not in listed(open_only)
-    assert {"future-call", "nordic-ngo-baltic-sea"} <= listed(open_only)
-    assert 'name="open" value="1" checked' in open_only
+    open_only = client.get("/calls", params={"standing": "open"}).text
+    assert listed(open_only) == {"future-call"}
+    assert 'name="standing" value="open" checked' in open_only
+    assert 'name="standing" value="expected" checked' not in open_only
+    # Unknown standings are ignored, not an error.
+    assert listed(client.get("/calls", params={"standing": "<x>"}).text) == listed(default)
 
 
 def test_htmx_filter_request_gets_only_the_results_fragment(client):
@@ -158,7 +196,7 @@ def test_htmx_filter_request_gets_only_the_results_fragment(client):
     assert response.status_code == 200
     assert "<html" not in response.text
     assert "<form" not in response.text
-    assert len(listed(response.text)) == 4
+    assert len(listed(response.text)) == 6
     assert "HX-Request" in response.headers["Vary"]
 
 
@@ -188,7 +226,7 @@ def test_call_page_shows_sections_with_formatted_limits_and_sources(client, call
             assert f'<a href="{escape(source.url)}" rel="noopener nofollow">' in text
         assert escape(source.title) in text
     assert f"<dd>{profile.currency}</dd>" in text
-    assert f"{call_id} v1" in text
+    assert f"{call_id} v{profile.version}" in text
 
 
 @pytest.mark.parametrize(
@@ -217,7 +255,8 @@ def test_call_page_shows_sections_with_formatted_limits_and_sources(client, call
             ["A grant of at most DKK500,000.00."],
             [
                 "At least 1 partner from the Nordic countries "
-                "(Denmark, Finland, Iceland, Norway, Sweden).",
+                "(Denmark, Finland, Iceland, Norway, Sweden, Faroe Islands, Greenland, "
+                "Åland Islands).",
                 "At least 1 partner from the Baltic states or Poland "
                 "(Estonia, Latvia, Lithuania, Poland).",
             ],
@@ -319,7 +358,7 @@ def test_unknown_version_of_a_call_is_a_404(client):
 def test_non_numeric_version_shows_the_latest_not_an_error(client):
     response = client.get("/calls/erasmus-ka210", params={"version": "abc"})
     assert response.status_code == 200
-    assert "erasmus-ka210 v1" in response.text
+    assert "erasmus-ka210 v2" in response.text
 
 
 @pytest.mark.parametrize(
@@ -383,8 +422,8 @@ def test_admin_page_lists_stored_calls(client, db):
     admin(client, db)
     response = client.get("/admin/calls")
     assert response.status_code == 200
-    for call_id in TITLES:
-        assert f"{call_id} v1" in response.text
+    for call_id, profile in SHIPPED.items():
+        assert f"{call_id} v{profile.version}" in response.text
 
 
 def test_pasted_broken_profile_lists_each_problem_with_its_field_and_keeps_the_text(client, db):
@@ -464,12 +503,56 @@ def test_changed_profile_with_the_same_version_is_refused_naming_version(client,
     assert "at most 80.00%" in client.get("/calls/test-call").text
 
 
-def test_changed_profile_with_a_higher_version_is_stored_beside_the_old(client, db):
+def confirm(client, text: str, digest: str, **kwargs):  # type: ignore[no-untyped-def]
+    """Store ``text`` after its diff was shown (the form sends the shown text's digest)."""
+    return client.post(
+        "/admin/calls",
+        data={"csrf_token": csrf(client, "/admin/calls"), "content": text, "confirm": digest},
+        files={"file": ("", b"", "application/octet-stream")},
+        **kwargs,
+    )
+
+
+def shown_digest(html: str) -> str:
+    found = re.search(r'name="confirm" value="([0-9a-f]{64})"', html)
+    assert found, "no confirmation field"
+    return found.group(1)
+
+
+def test_changed_profile_with_a_higher_version_shows_the_diff_before_it_is_stored(client, db):
     admin(client, db)
     upload(client, BASE)
-    response = upload(client, changed("version: 1", "version: 2"), follow_redirects=False)
+    second = changed("version: 1", "version: 2", changed("max: 80", "max: 70"))
+    second = changed("    eligible: [PL, NO, SE]", "    eligible: [PL, NO, LT]", second)
+    response = upload(client, second)
+    assert response.status_code == 200
+    assert "What changes against version 1" in response.text
+    diff = response.text[response.text.index('id="profile-diff"') :]
+    diff = diff[: diff.index("</table>")]
+    assert "<code>budget.grant_rate.max</code></td><td>80</td><td>70</td>" in diff
+    assert "<code>partnership.countries.eligible</code></td><td>− SE</td><td>+ LT</td>" in diff
+    assert "Rules and figures" in diff
+    assert stored_versions(db, "test-call") == [1]  # nothing stored before the admin agrees
+
+    response = confirm(client, second, shown_digest(response.text), follow_redirects=False)
+    assert response.status_code == 303
     assert response.headers["location"] == "/calls/test-call?version=2"
     assert stored_versions(db, "test-call") == [1, 2]
+
+
+def test_a_profile_edited_after_its_diff_was_shown_is_shown_again_not_stored(client, db):
+    admin(client, db)
+    upload(client, BASE)
+    second = changed("version: 1", "version: 2", changed("max: 80", "max: 70"))
+    digest = shown_digest(upload(client, second).text)
+    edited = changed("max: 70", "max: 60", second)
+    response = confirm(client, edited, digest)
+    assert response.status_code == 200
+    assert "<td>80</td><td>60</td>" in response.text
+    assert stored_versions(db, "test-call") == [1]
+    # A forged digest is no confirmation either.
+    assert confirm(client, second, "0" * 64).status_code == 200
+    assert stored_versions(db, "test-call") == [1]
 
 
 def test_uploaded_file_that_is_not_utf8_is_refused(client, db):

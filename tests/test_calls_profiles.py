@@ -15,6 +15,11 @@ SHIPPED_IDS = {
     "interreg-bsr-small",
     "interreg-south-baltic-small",
     "nordic-ngo-baltic-sea",
+    "eea-csf-poland",
+    "nordic-baltic-ngo",
+    "cbss-psf",
+    "interreg-central-baltic-small",
+    "creative-europe-small",
 }
 
 #: A small valid profile; every broken profile below changes one thing in it.
@@ -85,6 +90,16 @@ BROKEN: dict[str, tuple[str, str, str]] = {
         "deadline.date",
         "must be a date",
     ),
+    "unknown-field": (
+        changed("currency: EUR\n", "currency: EUR\nco_financing: 20\n"),
+        "co_financing",
+        "is not a known field",
+    ),
+    "closed-without-dates": (
+        changed("currency: EUR\n", "currency: EUR\nstatus: closed\n"),
+        "status",
+        "a closed call needs the date it closed",
+    ),
 }
 
 
@@ -100,8 +115,9 @@ def only_problem(text: str | bytes):  # type: ignore[no-untyped-def]
 # --- the shipped profiles ---------------------------------------------------------------
 
 
-def test_five_profiles_are_shipped():
+def test_ten_profiles_are_shipped():
     assert {path.stem for path in shipped_files()} == SHIPPED_IDS
+    assert len(SHIPPED_IDS) >= 10
 
 
 @pytest.mark.parametrize("path", shipped_files(), ids=lambda p: p.stem)
@@ -116,7 +132,7 @@ def test_shipped_profile_loads_with_id_version_currency_and_sections(path):
 
 def test_shipped_profile_ids_are_unique():
     ids = [parse_profile(p.read_text(encoding="utf-8")).id for p in shipped_files()]
-    assert len(ids) == len(set(ids)) == 5
+    assert len(ids) == len(set(ids)) == len(SHIPPED_IDS)
 
 
 def shipped(call_id: str):  # type: ignore[no-untyped-def]
@@ -378,7 +394,7 @@ def test_a_new_version_keeps_the_old_one_for_proposals_that_started_on_it(db):
 
     latest = [p for p in library.latest(db) if p.id == "test-call"]
     assert [p.version for p in latest] == [2]
-    assert len(library.latest(db)) == 6
+    assert len(library.latest(db)) == len(SHIPPED_IDS) + 1
     assert [r.version for r in library.versions(db, "test-call")] == [2, 1]
 
 
@@ -390,4 +406,4 @@ def test_unknown_call_is_none(db):
 def test_syncing_the_shipped_profiles_again_adds_nothing(db):
     assert library.sync_shipped(db) == []
     db.commit()
-    assert db.scalar(select(func.count()).select_from(CallProfileRecord)) == 5
+    assert db.scalar(select(func.count()).select_from(CallProfileRecord)) == len(SHIPPED_IDS)

@@ -133,6 +133,9 @@ def test_every_check_is_registered_under_a_stable_name():
         "lead_country",
         "distinct_countries",
         "country_groups",
+        "newcomers",
+        "regions",
+        "composition",
         "donor_state_partner",
         "grant_limits",
         "grant_rate",
@@ -141,7 +144,10 @@ def test_every_check_is_registered_under_a_stable_name():
         "own_contribution",
         "lump_sum",
         "funding_balance",
+        "review_thresholds",
+        "application_language",
         "deadline",
+        "stage_deadlines",
         "duration",
     }
 

@@ -125,7 +125,7 @@ def test_start_proposal_from_idea_invites_the_interested_organisation(app, anna,
     assert "Invited" in page.text
     stored = proposal(db, pid)
     assert stored.status == "partnership.inviting"
-    assert stored.idea_id is not None and stored.call_id == "acf-poland-national"
+    assert stored.idea_id is not None and stored.call_id == "eea-csf-poland"
     assert partners(db, pid) == {
         "Fundacja Fala": ("lead", "active"),
         "Frivillig": ("partner", "invited"),
@@ -147,7 +147,7 @@ def test_start_proposal_from_scratch_with_a_call(anna, db):
     assert "WET – Wetlands" in page.text and "Lead partner" in page.text
     assert "Interreg" in page.text
     stored = proposal(db, pid)
-    assert (stored.call_id, stored.call_version, stored.idea_id) == ("interreg-bsr-small", 1, None)
+    assert (stored.call_id, stored.call_version, stored.idea_id) == ("interreg-bsr-small", 2, None)
     assert (stored.status, stored.created_by_id) == ("partnership.inviting", anna.user.id)
     assert anna.client.get("/proposals").text.count(f'href="/proposals/{pid}"') == 1
 
@@ -155,12 +155,14 @@ def test_start_proposal_from_scratch_with_a_call(anna, db):
 def test_bad_new_proposal_forms_are_refused_and_store_nothing(anna, ola, db):
     before = row_counts(db)
     base = {
-        "call": "acf-poland-national",
+        "call": "eea-csf-poland",
         "title": "T",
         "organisation": anna.organisation.public_id,
     }
     cases = [
         ({"call": "no-such-call"}, "call", "Choose one of the options."),
+        # A closed call is refused with the reason, even when asked for by name.
+        ({"call": "acf-poland-national"}, "call", "This call closed on April 30, 2024"),
         ({"call": ""}, "call", "This field is required."),
         ({"title": ""}, "title", "This field is required."),
         ({"acronym": "A" * 21}, "acronym", "Use at most 20 characters (this has 21)."),
@@ -179,7 +181,7 @@ def test_only_the_ideas_organisation_starts_a_proposal_from_it(anna, ola, db):
     assert ola.client.get(f"/proposals/new?idea={iid}").status_code == 403
     data = {
         "idea": iid,
-        "call": "acf-poland-national",
+        "call": "eea-csf-poland",
         "title": "Hijack",
         "organisation": ola.organisation.public_id,
     }

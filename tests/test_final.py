@@ -124,7 +124,7 @@ def test_export_to_word_is_kept_with_its_checksum_and_versions(app, db):
     rows = list(db.scalars(select(Export).order_by(Export.id)))
     assert len(rows) == 2 and rows[0].sha256 == rows[1].sha256
     assert rows[0].versions["sections"]["cele"] == 1
-    assert rows[0].versions["call"] == "acf-poland-national v1"
+    assert rows[0].versions["call"] == "eea-csf-poland v1"
     page = team.lead.client.get(f"/proposals/{team.pid}/final").text
     assert "BYC-application.docx" in page
     download = team.lead.client.get(f"/proposals/{team.pid}/exports/{rows[0].public_id}")

@@ -69,7 +69,7 @@ def test_a_save_reaches_editors_on_every_app_process(tmp_path: Path, database) -
         response = _post(
             anna,
             "/proposals/new",
-            {"call": "acf-poland-national", "title": "Live", "organisation": anna_org},
+            {"call": "eea-csf-poland", "title": "Live", "organisation": anna_org},
         )
         pid = str(response.url).rsplit("/", 1)[1]
         section = f"/proposals/{pid}/sections/streszczenie"
@@ -126,7 +126,7 @@ def test_events_need_access(tmp_path: Path, database) -> None:  # type: ignore[n
         response = _post(
             anna,
             "/proposals/new",
-            {"call": "acf-poland-national", "title": "Live", "organisation": anna_org},
+            {"call": "eea-csf-poland", "title": "Live", "organisation": anna_org},
         )
         pid = str(response.url).rsplit("/", 1)[1]
         stranger, _ = _join(server.url, "Eve", "eve@x.lt", "Other", "LT")
@@ -164,7 +164,7 @@ def test_the_bell_rings_on_every_app_process(tmp_path: Path, database) -> None: 
         response = _post(
             anna,
             "/proposals/new",
-            {"call": "acf-poland-national", "title": "Live", "organisation": anna_org},
+            {"call": "eea-csf-poland", "title": "Live", "organisation": anna_org},
         )
         pid = str(response.url).rsplit("/", 1)[1]
         _post(anna, f"/proposals/{pid}/partners", {"organisation": ola_org, "role": "partner"})

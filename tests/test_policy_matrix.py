@@ -307,7 +307,7 @@ FORMS: dict[str, tuple[Form, Changes]] = {
     "reply_interest": (lambda w, p: {"reply": "Welcome"}, True),
     "close_idea": (lambda w, p: {}, True),
     "new_proposal": (
-        lambda w, p: {"call": "acf-poland-national", "title": "New", "organisation": _org_of(p, w)},
+        lambda w, p: {"call": "eea-csf-poland", "title": "New", "organisation": _org_of(p, w)},
         False,  # people without an organisation are sent to create one
     ),
     "proposal_invitation": (lambda w, p: {"answer": "decline"}, True),

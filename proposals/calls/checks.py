@@ -25,6 +25,7 @@ from proposals.i18n import (
     format_datetime,
     format_number,
     get_locale,
+    language_name,
     ngettext,
 )
 from proposals.i18n import gettext as _
@@ -107,9 +108,19 @@ def _finding(
     )
 
 
+def _additional(profile: CallProfile, partner: PartnerFacts) -> bool:
+    """A partner from a country the call admits on top of the minimum (it counts for nothing)."""
+    countries_rule = profile.partnership.countries
+    return partner.country in countries_rule.additional and partner.role != "lead"
+
+
 def _counted(profile: CallProfile, facts: ProposalFacts) -> list[PartnerFacts]:
     count_associated = profile.partnership.partners.count_associated
-    return [p for p in facts.partners if count_associated or p.role != "associated"]
+    return [
+        p
+        for p in facts.partners
+        if (count_associated or p.role != "associated") and not _additional(profile, p)
+    ]
 
 
 # --- sections --------------------------------------------------------------------
@@ -281,6 +292,115 @@ def country_groups(profile: CallProfile, facts: ProposalFacts) -> Iterator[Findi
                 profile,
                 Target("partners"),
             )
+
+
+@check("newcomers", "partnership")
+def newcomers(profile: CallProfile, facts: ProposalFacts) -> Iterator[Finding]:
+    rule = profile.partnership.newcomers
+    if rule is None:
+        return
+    partners = _counted(profile, facts)
+    if not partners:
+        return
+    unknown = [p for p in partners if p.newcomer is None]
+    new = sum(1 for p in partners if p.newcomer)
+    # new / partners >= min_share %, in whole numbers: no rounding at the boundary.
+    if new * 100 >= rule.min_share * len(partners):
+        return
+    if unknown:
+        message = _(
+            "%(new)s of %(count)s partners are marked as new to the programme; "
+            "say for %(unknown)s whether they are.",
+            new=new,
+            count=len(partners),
+            unknown=", ".join(p.name for p in unknown),
+        )
+        severity: Severity = "warning"
+    else:
+        message = _(
+            "%(new)s of %(count)s partners are new to the programme; the call asks for at "
+            "least %(share)s.",
+            new=new,
+            count=len(partners),
+            share=percent(rule.min_share),
+        )
+        severity = "error"
+    yield _finding(
+        "newcomers",
+        severity,
+        message,
+        describe.newcomers(rule),
+        rule,
+        profile,
+        Target("partners"),
+    )
+
+
+@check("regions", "partnership")
+def regions(profile: CallProfile, facts: ProposalFacts) -> Iterator[Finding]:
+    rule = profile.partnership.regions
+    if rule is None:
+        return
+    for partner in _counted(profile, facts):
+        codes = rule.eligible.get(partner.country)
+        if codes is None:
+            continue
+        if not partner.region:
+            message = _(
+                "%(partner)s is in %(country)s, where only some regions are eligible; "
+                "say which region it is in.",
+                partner=partner.name,
+                country=country_name(partner.country),
+            )
+            severity: Severity = "warning"
+        elif not any(partner.region.upper().startswith(code) for code in codes):
+            message = _(
+                "%(partner)s is in the region %(region)s, outside the call's area in %(country)s.",
+                partner=partner.name,
+                region=partner.region,
+                country=country_name(partner.country),
+            )
+            severity = "error"
+        else:
+            continue
+        yield _finding(
+            "regions",
+            severity,
+            message,
+            describe.regions(rule),
+            rule,
+            profile,
+            Target("partners", partner.key),
+        )
+
+
+@check("composition", "partnership")
+def composition(profile: CallProfile, facts: ProposalFacts) -> Iterator[Finding]:
+    rule = profile.partnership.composition
+    if rule is None:
+        return
+    partners = _counted(profile, facts)
+    found: dict[str, int] = {}
+    for key, group in rule.groups.items():
+        members = [p for p in partners if p.country in group.countries]
+        found[key] = len({p.country for p in members} if rule.count == "countries" else members)
+    if any(all(found[k] >= n for k, n in option.items()) for option in rule.options):
+        return
+    locale = get_locale()
+    have = _(" and ").join(
+        describe.group_count(found[k], g.name.get(locale), rule.count)
+        for k, g in rule.groups.items()
+    )
+    message = _("The partners come from %(have)s: none of the mixes the call allows.", have=have)
+    yield _finding(
+        "composition",
+        "error",
+        message,
+        describe.composition(rule),
+        rule,
+        profile,
+        Target("partners"),
+    )
 
 
 @check("donor_state_partner", "partnership")
@@ -555,6 +675,75 @@ def funding_balance(profile: CallProfile, facts: ProposalFacts) -> Iterator[Find
             )
 
 
+# --- review and language -----------------------------------------------------------
+
+
+@check("review_thresholds", "sections")
+def review_thresholds(profile: CallProfile, facts: ProposalFacts) -> Iterator[Finding]:
+    """A review's points under a criterion's or the call's total threshold (a warning)."""
+    scores = facts.review_scores
+    if not scores or not profile.award_criteria:
+        return
+    locale = get_locale()
+    for criterion in profile.award_criteria:
+        points = scores.get(criterion.key)
+        if points is None or criterion.min_score is None or points >= criterion.min_score:
+            continue
+        message = _(
+            "The review gave “%(criterion)s” %(points)s points; the call needs at least %(min)s.",
+            criterion=criterion.title.get(locale),
+            points=format_number(points),
+            min=criterion.min_score,
+        )
+        yield _finding(
+            "review_thresholds",
+            "warning",
+            message,
+            describe.criterion(criterion),
+            criterion,
+            profile,
+            Target("sections"),
+        )
+    rule = profile.review
+    if rule is None or len(scores) < len(profile.award_criteria):
+        return  # a total is only meaningful once every criterion is scored
+    total = sum((scores[c.key] for c in profile.award_criteria), Decimal(0))
+    if total < rule.total_min:
+        message = _(
+            "The review gave %(total)s points in all; the call needs at least %(min)s.",
+            total=format_number(total),
+            min=rule.total_min,
+        )
+        yield _finding(
+            "review_thresholds",
+            "warning",
+            message,
+            describe.review_total(rule, profile),
+            rule,
+            profile,
+            Target("sections"),
+        )
+
+
+@check("application_language", "sections")
+def application_language(profile: CallProfile, facts: ProposalFacts) -> Iterator[Finding]:
+    if facts.language is None or facts.language in profile.languages:
+        return
+    message = _(
+        "The application is written in %(language)s, which this call does not accept.",
+        language=language_name(facts.language),
+    )
+    yield Finding(
+        "application_language",
+        "error",
+        message,
+        describe.application_languages(profile),
+        None,
+        False,
+        Target("proposal"),
+    )
+
+
 # --- timing -----------------------------------------------------------------------------
 
 
@@ -580,6 +769,44 @@ def deadline(profile: CallProfile, facts: ProposalFacts) -> Iterator[Finding]:
             profile,
             Target("proposal"),
         )
+
+
+@check("stage_deadlines", "timing")
+def stage_deadlines(profile: CallProfile, facts: ProposalFacts) -> Iterator[Finding]:
+    """The next stage's deadline close, or every stage's deadline passed."""
+    dated = [s for s in profile.stages if s.deadline is not None]
+    if not dated:
+        return
+    locale = get_locale()
+    upcoming = [s for s in dated if s.deadline and s.deadline.moment() >= facts.now]
+    if not upcoming:
+        stage = dated[-1]
+        assert stage.deadline is not None
+        moment = stage.deadline.moment()
+        message = _(
+            "The deadline of the last stage, “%(stage)s”, passed on %(date)s.",
+            stage=stage.title.get(locale),
+            date=format_date(moment, "long"),
+        )
+        severity: Severity = "error"
+    else:
+        stage = upcoming[0]
+        assert stage.deadline is not None
+        moment = stage.deadline.moment()
+        if moment - facts.now > DEADLINE_WARNING:
+            return
+        message = _(
+            "The deadline of the stage “%(stage)s” is close: %(when)s.",
+            stage=stage.title.get(locale),
+            when=format_datetime(moment, "long"),
+        )
+        severity = "warning"
+    text = _(
+        "“%(stage)s”: %(deadline)s",
+        stage=stage.title.get(locale),
+        deadline=describe.deadline(stage.deadline),
+    )
+    yield _finding("stage_deadlines", severity, message, text, stage, profile, Target("proposal"))
 
 
 @check("duration", "timing")

@@ -12,6 +12,7 @@ from decimal import Decimal
 from proposals.calls.schema import (
     AwardCriterion,
     CallProfile,
+    Composition,
     Countries,
     CountryGroup,
     Deadline,
@@ -22,8 +23,11 @@ from proposals.calls.schema import (
     GrantRate,
     InKind,
     LumpSums,
+    Newcomers,
     OwnContribution,
     PartnerCount,
+    Regions,
+    ReviewThreshold,
     Rule,
     Section,
 )
@@ -34,6 +38,7 @@ from proposals.i18n import (
     format_number,
     format_percent,
     get_locale,
+    language_name,
     ngettext,
 )
 from proposals.i18n import gettext as _
@@ -243,6 +248,75 @@ def criterion(rule: AwardCriterion) -> str:
     return _("up to %(max)s points", max=rule.max_score)
 
 
+def review_total(rule: ReviewThreshold, profile: CallProfile) -> str:
+    return _(
+        "At least %(min)s of the %(max)s points in all.",
+        min=rule.total_min,
+        max=sum(c.max_score for c in profile.award_criteria),
+    )
+
+
+def additional_countries(rule: Countries) -> str:
+    return _(
+        "Partners from %(countries)s may join in addition; they count towards no minimum.",
+        countries=countries(rule.additional),
+    )
+
+
+def newcomers(rule: Newcomers) -> str:
+    return _(
+        "At least %(share)s of the partners are new to the programme.",
+        share=percent(rule.min_share),
+    )
+
+
+def regions(rule: Regions) -> str:
+    parts = [
+        _(
+            "%(country)s: only the regions %(codes)s",
+            country=country_name(country),
+            codes=", ".join(codes),
+        )
+        for country, codes in rule.eligible.items()
+    ]
+    return _("Eligible area: %(parts)s (NUTS codes).", parts="; ".join(parts))
+
+
+def group_count(count: int, name: str, by: str) -> str:
+    """ "2 of the Nordic countries" (countries counted) or "2 from the Nordic countries"."""
+    if by == "countries":
+        return _("%(num)s of %(group)s", num=count, group=name)
+    return _("%(num)s from %(group)s", num=count, group=name)
+
+
+def composition(rule: Composition) -> str:
+    locale = get_locale()
+    options = [
+        " + ".join(
+            group_count(count, rule.groups[key].name.get(locale), rule.count)
+            for key, count in option.items()
+            if count
+        )
+        for option in rule.options
+    ]
+    if rule.count == "countries":
+        return _(
+            "Partners from at least one of these mixes of countries: %(options)s.",
+            options=_(" or ").join(options),
+        )
+    return _(
+        "Partners in at least one of these mixes: %(options)s.", options=_(" or ").join(options)
+    )
+
+
+def application_languages(profile: CallProfile) -> str:
+    return _(
+        "The application may be written in: %(languages)s; it is exported in %(first)s.",
+        languages=", ".join(language_name(code) for code in profile.languages),
+        first=language_name(profile.language),
+    )
+
+
 @dataclass(frozen=True)
 class Explained:
     text: str
@@ -276,6 +350,14 @@ def partnership_rules(profile: CallProfile) -> list[Explained]:
     if rules.countries.min_distinct > 1:
         out.append(Explained(distinct_countries(rules.countries), rules.countries))
     out += [Explained(country_group(g), rules.countries) for g in rules.countries.groups]
+    if rules.composition:
+        out.append(Explained(composition(rules.composition), rules.composition))
+    if rules.countries.additional:
+        out.append(Explained(additional_countries(rules.countries), rules.countries))
+    if rules.regions:
+        out.append(Explained(regions(rules.regions), rules.regions))
+    if rules.newcomers:
+        out.append(Explained(newcomers(rules.newcomers), rules.newcomers))
     if rules.donor_state_partner:
         out.append(Explained(donor_state(rules.donor_state_partner), rules.donor_state_partner))
     return out

@@ -25,6 +25,8 @@ class PartnerFacts:
     own_cash: Decimal = ZERO
     in_kind: Decimal = ZERO
     other: Decimal = ZERO  # other donors and national co-financing
+    region: str = ""  # NUTS code of where the organisation is ("" when not known)
+    newcomer: bool | None = None  # new to the programme (None when not known)
 
     @property
     def total_costs(self) -> Decimal:
@@ -52,6 +54,9 @@ class ProposalFacts:
     partners: tuple[PartnerFacts, ...] = ()
     sections: tuple[SectionFacts, ...] = ()
     duration_months: int | None = None
+    language: str | None = None  # the language the application is written in, if known
+    # Points per award criterion from the latest review (averaged over its sections).
+    review_scores: dict[str, Decimal] | None = None
 
     @property
     def lead(self) -> PartnerFacts | None:

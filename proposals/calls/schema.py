@@ -29,6 +29,8 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from proposals.calls.texts import text_for
+
 KEY = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies)
 
@@ -49,6 +51,15 @@ def _language(value: str) -> str:
     if len(value) != 2 or pycountry.languages.get(alpha_2=value) is None:
         raise ValueError(f"{value!r} is not an ISO 639-1 language code (e.g. pl, en, no)")
     return value.lower()
+
+
+NUTS = re.compile(r"^[A-Z]{2}[0-9A-Z]{1,3}$")
+
+
+def _nuts(value: str) -> str:
+    if not NUTS.match(value):
+        raise ValueError(f"{value!r} is not a NUTS region code (e.g. DEF, DE8, PL63)")
+    return value
 
 
 def _web_address(value: str) -> str:
@@ -72,6 +83,7 @@ def _timezone(value: str) -> str:
 
 
 Key = Annotated[str, AfterValidator(_key)]
+Nuts = Annotated[str, AfterValidator(_nuts)]
 Country = Annotated[str, AfterValidator(_country)]
 Language = Annotated[str, AfterValidator(_language)]
 Percent = Annotated[Decimal, Field(ge=0, le=100, decimal_places=2)]
@@ -98,12 +110,17 @@ class LocalText(RootModel[str | dict[str, str]]):
         return value
 
     def get(self, locale: str, fallback: str = "en") -> str:
-        if isinstance(self.root, str):
-            return self.root
-        return self.root.get(locale) or self.root.get(fallback) or next(iter(self.root.values()))
+        return text_for(self.root, locale, fallback)
+
+    def languages(self) -> list[str]:
+        """The languages the text is given in (empty: one text for every language)."""
+        return [] if isinstance(self.root, str) else list(self.root)
 
     def __str__(self) -> str:
         return self.get("en")
+
+    def __bool__(self) -> bool:
+        return bool(self.root) if isinstance(self.root, str) else any(self.root.values())
 
 
 WebAddress = Annotated[str, AfterValidator(_web_address)]
@@ -120,7 +137,7 @@ class Rule(Strict):
 
     source: str | None = None
     assumption: bool = False
-    note: str = ""
+    note: LocalText = LocalText("")
 
 
 class Section(Rule):
@@ -212,6 +229,36 @@ class Countries(Rule):
     lead_eligible: list[Country] = Field(default_factory=list)
     min_distinct: int = Field(default=1, ge=1)
     groups: list[CountryGroup] = Field(default_factory=list)
+    # Partners from these countries may join on top, but count towards no minimum.
+    additional: list[Country] = Field(default_factory=list)
+
+
+class Newcomers(Rule):
+    """At least ``min_share`` percent of the counted partners are new to the programme."""
+
+    min_share: Percent = Field(gt=0)
+
+
+class Regions(Rule):
+    """Only these regions (NUTS codes; a code covers its sub-regions) of the named countries."""
+
+    eligible: dict[Country, list[Nuts]] = Field(min_length=1)
+
+
+class GroupDefinition(Strict):
+    name: LocalText
+    countries: list[Country] = Field(min_length=1)
+
+
+class Composition(Rule):
+    """One of several mixes of country groups, e.g. 2 Nordic + 1 Baltic or 1 Nordic + 2 Baltic.
+
+    ``count``: whether the figures count distinct countries or partners.
+    """
+
+    groups: dict[Key, GroupDefinition] = Field(min_length=1)
+    options: list[dict[Key, Annotated[int, Field(ge=0, le=100)]]] = Field(min_length=1)
+    count: Literal["countries", "partners"] = "countries"
 
 
 class DonorStatePartner(Rule):
@@ -223,6 +270,9 @@ class Partnership(Strict):
     partners: PartnerCount = PartnerCount()
     countries: Countries = Countries()
     donor_state_partner: DonorStatePartner | None = None
+    newcomers: Newcomers | None = None
+    regions: Regions | None = None
+    composition: Composition | None = None
 
 
 class Deadline(Rule):
@@ -234,6 +284,28 @@ class Deadline(Rule):
 
     def moment(self) -> datetime:
         return datetime.combine(self.day, self.at, tzinfo=ZoneInfo(self.timezone))
+
+
+class CallDates(Rule):
+    """When the call (or round) opened and closed."""
+
+    opens: date | None = None
+    closes: date | None = None
+
+
+class Stage(Rule):
+    """One stage of a call in several stages (an outline, then a full application)."""
+
+    key: Key
+    title: LocalText
+    deadline: Deadline | None = None
+    sections: list[Key] = Field(min_length=1)
+
+
+class ReviewThreshold(Rule):
+    """The least total of points an application needs (per criterion: ``min_score``)."""
+
+    total_min: int = Field(ge=0)
 
 
 class Duration(Rule):
@@ -298,11 +370,17 @@ class CallProfile(Strict):
     url: WebAddress = ""
     languages: list[Language] = Field(min_length=1)
     currency: Annotated[str, AfterValidator(_currency)]
+    status: Literal["open", "expected", "closed"] = "open"
+    dates: CallDates | None = None
+    verified_on: date | None = None
+    checked: str = ""  # what was checked against the sources on verified_on
     deadline: Deadline | None = None
     duration: Duration | None = None
     sources: dict[Key, Source] = Field(default_factory=dict)
     sections: list[Section] = Field(min_length=1)
+    stages: list[Stage] = Field(default_factory=list)
     award_criteria: list[AwardCriterion] = Field(default_factory=list)
+    review: ReviewThreshold | None = None
     budget: Budget
     partnership: Partnership = Partnership()
     export: Export = Export()
@@ -334,6 +412,9 @@ class CallProfile(Strict):
 
     def category(self, key: str) -> CostCategory | None:
         return next((c for c in self.budget.categories if c.key == key), None)
+
+    def stage_of(self, section_key: str) -> Stage | None:
+        return next((s for s in self.stages if section_key in s.sections), None)
 
     def source_of(self, rule: Rule) -> Source | None:
         return self.sources.get(rule.source) if rule.source else None
@@ -392,7 +473,24 @@ def _cross_field_problems(profile: CallProfile) -> list[Problem]:
     if partners.max is not None and partners.min > partners.max:
         message = "minimum partners is above the maximum"
         problems.append((("partnership", "partners", "min"), message, partners.min))
+    problems += _standing_problems(profile)
+    problems += _stage_problems(profile)
+    problems += _partnership_problems(profile)
+    if profile.review is not None:
+        most = sum(c.max_score for c in profile.award_criteria)
+        if not profile.award_criteria:
+            message = "a total threshold needs award_criteria to add up"
+            problems.append((("review", "total_min"), message, profile.review.total_min))
+        elif profile.review.total_min > most:
+            message = f"is above the {most} points the award criteria give in all"
+            problems.append((("review", "total_min"), message, profile.review.total_min))
+    partnership = profile.partnership
     rules: list[tuple[tuple[str | int, ...], Rule | None]] = [
+        (("dates",), profile.dates),
+        (("review",), profile.review),
+        (("partnership", "newcomers"), partnership.newcomers),
+        (("partnership", "regions"), partnership.regions),
+        (("partnership", "composition"), partnership.composition),
         (("deadline",), profile.deadline),
         (("duration",), profile.duration),
         (("budget", "grant"), budget.grant),
@@ -407,7 +505,68 @@ def _cross_field_problems(profile: CallProfile) -> list[Problem]:
     rules += [(("sections", i), s) for i, s in enumerate(profile.sections)]
     rules += [(("award_criteria", i), c) for i, c in enumerate(profile.award_criteria)]
     rules += [(("budget", "flat_rates", i), f) for i, f in enumerate(budget.flat_rates)]
+    rules += [(("stages", i), s) for i, s in enumerate(profile.stages)]
+    rules += [(("stages", i, "deadline"), s.deadline) for i, s in enumerate(profile.stages)]
     for loc, rule in rules:
         if rule is not None and rule.source and rule.source not in profile.sources:
             problems.append(((*loc, "source"), f"unknown source {rule.source!r}", rule.source))
+    return problems
+
+
+def _standing_problems(profile: CallProfile) -> list[Problem]:
+    """A closed call says when it closed; a call's dates are in order."""
+    problems: list[Problem] = []
+    dates = profile.dates
+    if profile.status == "closed" and (dates is None or dates.closes is None):
+        message = "a closed call needs the date it closed: give dates.closes"
+        problems.append((("status",), message, profile.status))
+    if dates and dates.opens and dates.closes and dates.opens > dates.closes:
+        problems.append((("dates", "opens"), "is after dates.closes", str(dates.opens)))
+    return problems
+
+
+def _stage_problems(profile: CallProfile) -> list[Problem]:
+    problems = _duplicates(profile.stages, ("stages",), "stage key")
+    known = {s.key for s in profile.sections}
+    staged: set[str] = set()
+    for index, stage in enumerate(profile.stages):
+        for position, key in enumerate(stage.sections):
+            where = ("stages", index, "sections", position)
+            if key not in known:
+                problems.append((where, f"unknown section {key!r}", key))
+            elif key in staged:
+                problems.append((where, f"section {key!r} is in two stages", key))
+            staged.add(key)
+    if len(profile.stages) == 1:
+        message = "a call in stages has at least two (e.g. outline and full application)"
+        problems.append((("stages",), message, None))
+    return problems
+
+
+def _partnership_problems(profile: CallProfile) -> list[Problem]:
+    problems: list[Problem] = []
+    partnership = profile.partnership
+    eligible = set(partnership.countries.eligible)
+    overlap = eligible & set(partnership.countries.additional)
+    if overlap:
+        message = f"{', '.join(sorted(overlap))} cannot be both eligible and additional"
+        problems.append((("partnership", "countries", "additional"), message, None))
+    if partnership.regions is not None:
+        for country, codes in partnership.regions.eligible.items():
+            where = ("partnership", "regions", "eligible", country)
+            if eligible and country not in eligible:
+                message = f"{country} is not among partnership.countries.eligible"
+                problems.append((where, message, country))
+            for code in codes:
+                if not code.startswith(country) and not (country == "GR" and code[:2] == "EL"):
+                    problems.append((where, f"{code!r} is not a region of {country}", code))
+    composition = partnership.composition
+    if composition is not None:
+        for index, option in enumerate(composition.options):
+            where = ("partnership", "composition", "options", index)
+            for key in option:
+                if key not in composition.groups:
+                    problems.append((where, f"unknown group {key!r}", key))
+            if not any(option.values()):
+                problems.append((where, "asks for nobody: give at least one count", None))
     return problems

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from proposals import urls
 from proposals.calls.schema import CallProfile
+from proposals.calls.standing import closed_reason
 from proposals.domain import actions, audit, sections
 from proposals.domain.notifications import notify, notify_all
 from proposals.errors import NotFound
@@ -139,6 +140,9 @@ def start_proposal(
     invite: list[Organisation] | None = None,
 ) -> Proposal:
     """Create a proposal led by ``lead`` on ``profile``'s current version; invite ``invite``."""
+    refused = closed_reason(profile, utcnow())
+    if refused:
+        raise ConsortiumError(refused)
     if lead.id not in {m.organisation_id for m in user.memberships}:
         raise ConsortiumError(_("You can only start a proposal for an organisation you belong to."))
     proposal = Proposal(

@@ -21,6 +21,7 @@ from exports.budget import BudgetSnapshot, PartnerBudget
 from proposals import urls
 from proposals.calls import library
 from proposals.calls.checks import run_checks
+from proposals.calls.schema import Source
 from proposals.domain import audit, budget
 from proposals.domain.facts import facts_of
 from proposals.domain.signoffs import WHAT, withdraw_sign_offs
@@ -165,6 +166,8 @@ class Problem:
     message: str
     link: str
     rule: str = ""
+    source: Source | None = None
+    assumption: bool = False
 
 
 def problems(session: Session, proposal: Proposal) -> list[Problem]:
@@ -180,7 +183,14 @@ def problems(session: Session, proposal: Proposal) -> list[Problem]:
         "proposal": lambda key: urls.link(proposal),
     }
     found = [
-        Problem(f.severity, f.message, links[f.target.area](f.target.key), f.rule)
+        Problem(
+            f.severity,
+            f.message,
+            links[f.target.area](f.target.key),
+            f.rule,
+            f.source,
+            f.assumption,
+        )
         for f in run_checks(profile, facts_of(proposal))
     ]
     for section in proposal.sections:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -113,12 +114,24 @@ def search(session: Session, filters: Filters, page: int) -> Page[Idea]:
 
 
 def save_idea(
-    session: Session, user: User, idea: Idea | None, data: IdeaForm, call_ids: set[str]
+    session: Session,
+    user: User,
+    idea: Idea | None,
+    data: IdeaForm,
+    call_ids: set[str],
+    closed: Mapping[str, str] | None = None,
 ) -> Idea:
-    """Publish a new idea (``idea`` None) or save an edited one."""
+    """Publish a new idea (``idea`` None) or save an edited one.
+
+    ``closed``: why each closed call takes nothing new. An idea may not be put on
+    one, but an idea whose call closed later keeps it when edited.
+    """
     organisation = own_organisation(user, data.organisation)
     if data.call_id and data.call_id not in call_ids:
         raise FormErrors({"call_id": _("Choose one of the options.")})
+    kept = idea is not None and idea.call_id == data.call_id
+    if data.call_id and closed and data.call_id in closed and not kept:
+        raise FormErrors({"call_id": closed[data.call_id]})
     if idea is None:
         idea = Idea(author_id=user.id)
         session.add(idea)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from proposals import urls
 from proposals.calls.schema import AwardCriterion
 from proposals.domain import actions, audit, sections
+from proposals.domain.facts import average_scores
 from proposals.domain.notifications import notify, notify_all, writers_of
 from proposals.forms import form_id
 from proposals.i18n import gettext as _
@@ -302,12 +303,8 @@ def latest_verdicts(session: Session, section: Section, limit: int = 5) -> list[
 
 def totals(round_: ReviewRound, criteria: list[AwardCriterion]) -> dict[str, float]:
     """The average points per criterion over the sections scored on it."""
-    out: dict[str, float] = {}
-    for criterion in criteria:
-        given = [v.scores[criterion.key] for v in round_.verdicts if criterion.key in v.scores]
-        if given:
-            out[criterion.key] = round(sum(given) / len(given), 1)
-    return out
+    averages = average_scores(round_.verdicts)
+    return {c.key: round(float(averages[c.key]), 1) for c in criteria if c.key in averages}
 
 
 # --- the review queue ---------------------------------------------------------------------

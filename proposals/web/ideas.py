@@ -7,11 +7,12 @@ from starlette.responses import Response
 
 from proposals import urls
 from proposals.calls import library
+from proposals.calls.standing import closed_reason
 from proposals.domain import ideas
 from proposals.forms import FormErrors
 from proposals.i18n import country_choices, get_locale
 from proposals.i18n import gettext as _
-from proposals.models import Idea
+from proposals.models import Idea, utcnow
 from proposals.policy import can, organisation_ids
 from proposals.vocabulary import THEMES
 from proposals.web import targets
@@ -37,11 +38,24 @@ def _call_titles(request: Request) -> dict[str, str]:
     return {p.id: p.title.get(locale) for p in library.latest(db(request))}
 
 
-def _choices(request: Request) -> dict[str, object]:
+def _closed_calls(request: Request) -> dict[str, str]:
+    """Why each closed call takes no new ideas."""
+    now = utcnow()
+    reasons = {p.id: closed_reason(p, now) for p in library.latest(db(request))}
+    return {call_id: reason for call_id, reason in reasons.items() if reason}
+
+
+def _choices(request: Request, idea: Idea | None = None) -> dict[str, object]:
+    closed = _closed_calls(request)
+    kept = idea.call_id if idea is not None else None
     return {
         "themes": [(k, str(v)) for k, v in THEMES.items()],
         "countries": country_choices(),
-        "calls": list(_call_titles(request).items()),
+        "calls": [
+            (call_id, title)
+            for call_id, title in _call_titles(request).items()
+            if call_id not in closed or call_id == kept
+        ],
         "organisations": [
             (o.public_id, o.name) for o in ideas.my_organisations(current_user(request))
         ],
@@ -108,13 +122,22 @@ def _save(request: Request, idea: Idea | None) -> Response:
     if data is not None:
         new = idea is None
         try:
-            idea = ideas.save_idea(db(request), user, idea, data, set(_call_titles(request)))
+            idea = ideas.save_idea(
+                db(request),
+                user,
+                idea,
+                data,
+                set(_call_titles(request)),
+                _closed_calls(request),
+            )
         except FormErrors as exc:
             errors = exc.errors
         else:
             flash(request, _("Your idea is published.") if new else _("The idea is saved."))
             return redirect(request, urls.link(idea))
-    return render_form(request, "ideas/form.html", values, errors, idea=idea, **_choices(request))
+    return render_form(
+        request, "ideas/form.html", values, errors, idea=idea, **_choices(request, idea)
+    )
 
 
 @view("use_engage")

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from pydantic import Field
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
 from proposals import mail, urls
 from proposals.calls import library
 from proposals.calls.checks import run_checks
+from proposals.calls.standing import closed_reason, standing
 from proposals.domain import actions, activity, audit, consortium, final
 from proposals.domain.ideas import get_idea
 from proposals.errors import Denied, Invalid
 from proposals.forms import CleanLine, Email, Form, form_id
 from proposals.i18n import get_locale
 from proposals.i18n import gettext as _
-from proposals.models import Proposal, ProposalInvitation, User
+from proposals.models import Proposal, ProposalInvitation, User, utcnow
 from proposals.policy import can, proposal_role, require
 from proposals.web import targets
 from proposals.web.plumbing import (
@@ -88,7 +90,10 @@ def new_proposal(request: Request) -> Response:
     if idea_id:
         idea = get_idea(db(request), idea_id)
         require(user, "start_proposal_from_idea", idea)
-    profiles = library.latest(db(request))
+    now = utcnow()
+    everything = library.latest(db(request))
+    # Closed calls are not offered; one asked for by name is refused with the reason.
+    profiles = [p for p in everything if standing(p, now) != "closed"]
     interested = [i.organisation for i in idea.interests] if idea else []
     initial = {
         "call": (idea.call_id if idea and idea.call_id else request.query_params.get("call", "")),
@@ -98,10 +103,13 @@ def new_proposal(request: Request) -> Response:
     }
     values, errors, data = submitted(request, ProposalForm, initial=initial, lists=("invite",))
     if data is not None:
-        profile = next((p for p in profiles if p.id == data.call), None)
+        profile = next((p for p in everything if p.id == data.call), None)
         lead = next((o for o in organisations if o.public_id == data.organisation), None)
+        refused = closed_reason(profile, now) if profile is not None else None
         if profile is None:
             errors = {"call": _("Choose one of the options.")}
+        elif refused:
+            errors = {"call": refused}
         elif lead is None:
             errors = {"organisation": _("Choose one of your organisations.")}
         else:
@@ -124,6 +132,27 @@ def new_proposal(request: Request) -> Response:
     )
 
 
+def call_notices(session: Session, proposal: Proposal) -> list[str]:
+    """What happened to the proposal's call since it started: closed, or a newer version."""
+    latest = library.get(session, proposal.call_id)
+    if latest is None:
+        return []
+    notices = []
+    reason = closed_reason(latest, utcnow())
+    if reason:
+        notices.append(reason)
+    if latest.version > proposal.call_version:
+        notices.append(
+            _(
+                "The call's profile has changed since this proposal started: version "
+                "%(latest)s is current, this proposal follows version %(version)s.",
+                latest=latest.version,
+                version=proposal.call_version,
+            )
+        )
+    return notices
+
+
 @view("view_proposal")
 def show_proposal(request: Request) -> Response:
     proposal = targets.proposal(request)
@@ -143,6 +172,7 @@ def show_proposal(request: Request) -> Response:
         {
             "proposal": proposal,
             "profile": profile,
+            "call_notices": call_notices(session, proposal),
             "locale": get_locale(),
             "role": proposal_role(user, proposal),
             # Review rounds fire these two themselves (see proposals/domain/reviews.py).

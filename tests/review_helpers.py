@@ -6,7 +6,13 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from proposals.calls.loader import SHIPPED_DIR, parse_profile
 from proposals.models import Proposal, ProposalAccess, ReviewRound, Section, SectionVerdict
+
+#: The shipped version of the call the rounds' proposals answer.
+ACF_VERSION = parse_profile(
+    (SHIPPED_DIR / "acf-poland-national.yaml").read_text(encoding="utf-8")
+).version
 
 
 def add_mentored_rounds(
@@ -30,7 +36,7 @@ def add_mentored_rounds(
             title=f"Consortium {n}",
             acronym=f"C{n}",
             call_id="acf-poland-national",
-            call_version=1,
+            call_version=ACF_VERSION,
             status="drafting.in_review",
             created_by_id=requested_by_id,
         )

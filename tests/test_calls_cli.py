@@ -116,7 +116,8 @@ def test_check_accepts_every_shipped_profile(tmp_path):
     lines = result.stdout.splitlines()
     assert len(lines) == 5
     for name, line in zip(files, lines, strict=True):
-        assert line == f"{name}: ok ({Path(name).stem} v1)"
+        version = parse_profile(Path(name).read_text(encoding="utf-8")).version
+        assert line == f"{name}: ok ({Path(name).stem} v{version})"
     no_traceback(result)
 
 

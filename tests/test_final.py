@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import zipfile
@@ -11,6 +12,7 @@ import docx
 from sqlalchemy import select
 
 from proposals.models import Export, Proposal, SignOff
+from tests.annex_helpers import tiny_pdf, upload_annex
 from tests.budget_helpers import line_form, lines_of, partner, seeded, signed_in, the_proposal, url
 from tests.conftest import csrf, post
 from tests.consortium_helpers import audit, consortium, flashes, partner_of, proposal
@@ -111,7 +113,7 @@ def test_export_to_word_is_kept_with_its_checksum_and_versions(app, db):
     rows = list(db.scalars(select(Export).order_by(Export.id)))
     assert len(rows) == 2 and rows[0].sha256 == rows[1].sha256
     assert rows[0].versions["sections"]["cele"] == 1
-    assert rows[0].versions["call"] == "acf-poland-national v1"
+    assert rows[0].versions["call"] == "acf-poland-national v2"
     page = team.lead.client.get(f"/proposals/{team.pid}/final").text
     assert "BYC-application.docx" in page
     download = team.lead.client.get(f"/proposals/{team.pid}/exports/{rows[0].public_id}")
@@ -246,11 +248,25 @@ def test_a_complete_application_is_signed_submitted_and_funded_over_http(app, db
     assert "has not signed off its sections and budget" in page
     refused = post(anna, transition, {"trigger": "mark_signed", "state": "final.signing_off"})
     assert "Not signed off yet by" in " ".join(flashes(refused))
-    for person, country in ((anna, "PL"), (ola, "NO"), (ruta, "LT")):
+    for person, country in ((anna, "PL"), (ruta, "LT")):
         signed = post(
             person, f"/proposals/{pid}/final/sign-off", {"partner": partner(db, country).public_id}
         )
         assert signed.status_code == 200
+    assert "The annex “Statutes or extract from the register”" in html.unescape(
+        anna.get(f"/proposals/{pid}/final").text
+    )
+    # Every partner gives its statutes and signed declaration; Ola's declaration signs off.
+    said = []
+    for person, country in ((anna, "PL"), (ola, "NO"), (ruta, "LT")):
+        where = f"/proposals/{pid}/partners/{partner(db, country).public_id}/annexes"
+        for requirement in ("statutes", "declaration"):
+            sent = upload_annex(
+                person, where, f"{requirement}.pdf", tiny_pdf(), requirement=requirement
+            )
+            assert sent.status_code == 200, sent.text
+            said += flashes(sent)
+    assert "records the sign-off of Frivillighetssentralen Kristiansand" in " ".join(said)
     page = anna.get(f"/proposals/{pid}/final").text
     assert "Ready: nothing blocks the submission." in page, page
     moved = post(anna, transition, {"trigger": "mark_signed", "state": "final.signing_off"})

@@ -25,7 +25,7 @@ from exports.snapshot import Labels, PartnerInfo, ProposalSnapshot, SectionText
 from exports.workbook import budget_workbook
 from proposals.calls import library
 from proposals.calls.schema import TEMPLATES_DIR
-from proposals.domain import budget
+from proposals.domain import annexes, budget
 from proposals.domain.final import budget_hash
 from proposals.errors import Invalid
 from proposals.i18n import gettext as _
@@ -130,8 +130,13 @@ def _workbook_labels(language: str) -> dict[str, str]:
         return budget.workbook_labels()
 
 
-def files(snap: ProposalSnapshot, kind: str, partner_key: str | None = None) -> dict[str, bytes]:
-    """The files of one export kind: name → bytes."""
+def files(
+    snap: ProposalSnapshot,
+    kind: str,
+    partner_key: str | None = None,
+    attachments: dict[str, bytes] | None = None,
+) -> dict[str, bytes]:
+    """The files of one export kind: name → bytes (``attachments``: the package's annexes)."""
     stem = _slug(snap.acronym or snap.title)
     if kind == "application":
         return {f"{stem}-application.docx": build_application(snap)}
@@ -146,6 +151,7 @@ def files(snap: ProposalSnapshot, kind: str, partner_key: str | None = None) -> 
             files(snap, "application")
             | files(snap, "declaration")
             | {f"{stem}-budget.xlsx": budget_workbook(snap.budget, _workbook_labels(snap.language))}
+            | (attachments or {})
         )
         return {f"{stem}-submission.zip": build_package(contents, snap.moment)}
     raise ValueError(kind)
@@ -160,7 +166,12 @@ def export(
 ) -> Export:
     """Build one file and keep it in the export history (``user`` None: ``engage export``)."""
     snap = snapshot(session, proposal)
-    built = files(snap, kind, partner_key)
+    attachments = (
+        annexes.package_files(session, proposal, library.profile_for(session, proposal))
+        if kind == "package"
+        else None
+    )
+    built = files(snap, kind, partner_key, attachments)
     if len(built) != 1:
         raise ValueError("one file per export")
     ((filename, content),) = built.items()

@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from proposals.web import (
+    annexes,
     auth,
     budget,
     calls,
@@ -37,6 +38,7 @@ def all_routes() -> list[BaseRoute]:
         *proposals.routes,
         *sections.routes,
         *final.routes,
+        *annexes.routes,
         *budget.routes,
         *notifications.routes,
         *reviews.routes,

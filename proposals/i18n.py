@@ -134,6 +134,12 @@ def format_date(value: date | datetime | None, format: str = "medium") -> str:
     return dates.format_date(value, format=format, locale=get_locale())
 
 
+def format_time(value: datetime | None, format: str = "short") -> str:
+    if value is None:
+        return ""
+    return dates.format_time(value, format=format, tzinfo=get_timezone(), locale=get_locale())
+
+
 def format_number(value: int | Decimal | float) -> str:
     return numbers.format_decimal(value, locale=get_locale())
 

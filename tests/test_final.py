@@ -11,6 +11,8 @@ from datetime import date
 import docx
 from sqlalchemy import select
 
+from proposals.domain.exporting import _slug
+from proposals.i18n import format_date
 from proposals.models import Export, Proposal, SignOff
 from tests.annex_helpers import tiny_pdf, upload_annex
 from tests.budget_helpers import line_form, lines_of, partner, seeded, signed_in, the_proposal, url
@@ -116,6 +118,11 @@ def test_export_to_word_is_kept_with_its_checksum_and_versions(app, db):
     assert rows[0].versions["call"] == "acf-poland-national v2"
     page = team.lead.client.get(f"/proposals/{team.pid}/final").text
     assert "BYC-application.docx" in page
+    # The history speaks in words; the checksum waits in a details fold.
+    said = re.search(r"Application, Polish, made by Anna Lis on (.+?) from the texts as of ", page)
+    assert said and said.group(1) == format_date(rows[0].created_at)
+    assert re.search(r"<details>\s*<summary>Details", page)
+    assert f"<code>{rows[0].sha256}</code>" in page
     download = team.lead.client.get(f"/proposals/{team.pid}/exports/{rows[0].public_id}")
     assert download.content == response.content
     other = partner_of(db, team.pid, team.partner.organisation)
@@ -124,6 +131,11 @@ def test_export_to_word_is_kept_with_its_checksum_and_versions(app, db):
     )
     assert "Frivillig" in "\n".join(
         p.text for p in docx.Document(io.BytesIO(declaration.content)).paragraphs
+    )
+    assert 'filename="BYC-declaration-Frivillig.docx"' in declaration.headers["content-disposition"]
+    assert (
+        "Declaration of Frivillig, Polish, made by Anna Lis"
+        in team.lead.client.get(f"/proposals/{team.pid}/final").text
     )
     package = post(team.lead.client, url, {"kind": "package"})
     assert package.headers["content-type"] == "application/zip"
@@ -289,3 +301,10 @@ def test_a_complete_application_is_signed_submitted_and_funded_over_http(app, db
     funded = post(anna, transition, {"trigger": "record_funded", "state": "submitted"})
     assert "Done" in " ".join(flashes(funded))
     assert the_proposal(db).status == "funded"
+
+
+def test_file_names_keep_the_letters_of_names():
+    assert _slug("Stowarzyszenie Morze Możliwości") == "Stowarzyszenie-Morze-Możliwości"
+    assert _slug("Klaipėdos jaunimo centras / VšĮ") == "Klaipėdos-jaunimo-centras-VšĮ"
+    assert _slug("ŁÓDŹ 24") == "ŁÓDŹ-24"
+    assert _slug("<script>") == "script" and _slug("…") == "proposal"

@@ -299,3 +299,13 @@ def test_the_package_carries_the_annexes_in_a_folder_per_partner(app, db):
         assert "annexes/List.docx" in names
         sums = archive.read("SHA256SUMS.txt").decode()
     assert re.search(r"[0-9a-f]{64}  annexes/Frivillig/Statut\.pdf", sums)
+
+
+def test_the_call_page_lists_the_annexes_it_asks_for(client):
+    page = html.unescape(client.get("/calls/acf-poland-national").text)
+    assert "<h2>Annexes</h2>" in page
+    assert (
+        "Signed partnership declaration</strong>: "
+        "From each partner; PDF, JPEG image, PNG image. Required." in page
+    )
+    assert "Letters of intent</strong>: Once for the proposal;" in page and "Optional." in page

@@ -20,6 +20,7 @@ from pathlib import PureWindowsPath
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from proposals.calls.describe import format_label
 from proposals.calls.schema import AnnexRequirement, CallProfile
 from proposals.domain import audit
 from proposals.errors import Invalid
@@ -49,18 +50,6 @@ _OOXML_MAIN = {
 }
 _ODT = b"application/vnd.oasis.opendocument.text"
 _SMALL_PART = 1024 * 1024  # no genuine [Content_Types].xml or mimetype entry is larger
-
-
-def format_label(file_format: str) -> str:
-    """A format as people name it."""
-    return {
-        "pdf": _("PDF"),
-        "docx": _("Word document (.docx)"),
-        "xlsx": _("Excel workbook (.xlsx)"),
-        "odt": _("OpenDocument text (.odt)"),
-        "jpg": _("JPEG image"),
-        "png": _("PNG image"),
-    }[file_format]
 
 
 def _zip_format(data: bytes) -> str | None:

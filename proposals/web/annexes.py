@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from proposals import urls
-from proposals.calls import library
+from proposals.calls import describe, library
 from proposals.calls.schema import AnnexRequirement
 from proposals.domain import annexes, final
 from proposals.errors import Invalid, NotFound
@@ -70,7 +70,7 @@ def _page(request: Request, proposal: Proposal, errors: dict[str, str] | None = 
         "may_declare": {pid: can(user, "export_declaration", p) for pid, p in partners.items()},
         "accept": {a.key: _accept(a) for a in profile.annexes},
         "formats": {
-            a.key: ", ".join(annexes.format_label(f) for f in a.formats) for a in profile.annexes
+            a.key: ", ".join(describe.format_label(f) for f in a.formats) for a in profile.annexes
         },
         "max_bytes": annexes.MAX_BYTES,
         "read_only": final.is_read_only(proposal.status),

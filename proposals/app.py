@@ -21,7 +21,7 @@ from proposals.security import (
     Tokens,
 )
 from proposals.settings import Settings, load_settings
-from proposals.web import pages
+from proposals.web import annexes, pages
 from proposals.web.collab import Hub
 from proposals.web.plumbing import make_templates
 from proposals.web.routes import all_routes
@@ -36,7 +36,11 @@ def create_app(settings: Settings, demo_accounts: list[dict[str, str]] | None = 
     routes = all_routes()
     middleware = [
         Middleware(SecurityHeadersMiddleware, hsts=settings.production),
-        Middleware(BodyLimitMiddleware, on_too_large=pages.too_large),
+        Middleware(
+            BodyLimitMiddleware,
+            on_too_large=pages.too_large,
+            larger=((annexes.UPLOAD_PATHS, annexes.BODY_LIMIT),),
+        ),
         Middleware(
             SessionMiddleware,
             secret_key=settings.secret_key,

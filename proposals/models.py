@@ -694,6 +694,51 @@ class Export(Base):
     created_by: Mapped[User | None] = relationship()
 
 
+class StoredFile(Base):
+    """The bytes of an uploaded file, kept in the database (``proposals.storage``)."""
+
+    __tablename__ = "stored_file"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Annex(Base):
+    """One uploaded version of an annex the call asks for (a new upload keeps the old one).
+
+    ``requirement`` is the key of the call profile's annex; ``partner_id`` names
+    the partner of a per-partner annex (None: one for the whole proposal). The
+    bytes live in the file store under ``storage_key``.
+    """
+
+    __tablename__ = "annex"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=public_id)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposal.id", ondelete="CASCADE"), index=True
+    )
+    partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partner.id", ondelete="CASCADE"), default=None
+    )
+    requirement: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    filename: Mapped[str] = mapped_column(String(255))
+    file_format: Mapped[str] = mapped_column(String(10))  # pdf | docx | xlsx | odt | jpg | png
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(64))
+    visibility: Mapped[str] = mapped_column(String(20), default="consortium")  # | partner
+    uploaded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    partner: Mapped[Partner | None] = relationship()
+    uploaded_by: Mapped[User | None] = relationship()
+
+
 class BudgetLine(Base):
     """One cost line of a partner's budget, in one of the call's cost categories.
 

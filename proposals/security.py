@@ -9,6 +9,7 @@ The middleware checks every state-changing request, so no route can forget.
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from typing import Any
 
@@ -57,20 +58,32 @@ class BodyLimitMiddleware:
 
     A declared Content-Length over the limit is refused at once; a body sent
     without one (chunked) is counted as it arrives and cut off at the limit.
-    ``on_too_large`` answers (the 413 page).
+    ``on_too_large`` answers (the 413 page). ``larger`` raises the limit for the
+    paths that take bigger files (annexes): (path pattern, limit) pairs.
     """
 
-    def __init__(self, app: ASGIApp, on_too_large: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        on_too_large: ASGIApp,
+        limit: int = MAX_BODY_BYTES,
+        larger: tuple[tuple[re.Pattern[str], int], ...] = (),
+    ) -> None:
         self.app = app
         self.on_too_large = on_too_large
         self.limit = limit
+        self.larger = larger
+
+    def limit_for(self, path: str) -> int:
+        return next((size for pattern, size in self.larger if pattern.match(path)), self.limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope["path"])
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.limit:
+        if declared.isdigit() and int(declared) > limit:
             await self.on_too_large(scope, _replay([]), send)
             return
         received = 0
@@ -81,7 +94,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     raise _TooLarge
             return message
 

@@ -8,6 +8,7 @@ and ``link(record)``; the domain uses :func:`link` for the links it stores
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 from proposals.models import (
@@ -112,6 +113,11 @@ PATHS: dict[str, str] = {
     "export_declaration": "/proposals/{pid}/final/declaration",
     "submission": "/proposals/{pid}/final/submission",
     "export_download": "/proposals/{pid}/exports/{eid}",
+    # annexes
+    "annexes": "/proposals/{pid}/annexes",
+    "annex_upload": "/proposals/{pid}/annexes/upload",
+    "partner_annex_upload": "/proposals/{pid}/partners/{partner}/annexes",
+    "annex_download": "/proposals/{pid}/annexes/{aid}",
 }
 
 
@@ -126,6 +132,16 @@ def path(name: str, **params: object) -> str:
         return template.format(**values)
     except KeyError as exc:
         raise LookupError(f"the route {name!r} needs {exc.args[0]!r}") from None
+
+
+def matcher(*names: str) -> re.Pattern[str]:
+    """A pattern matching the paths of the routes ``names`` (each parameter one segment)."""
+    return re.compile(
+        "|".join(
+            "^" + re.sub(r"\\\{[a-z_]+\\\}", "[^/]+", re.escape(PATHS[name])) + "$"
+            for name in names
+        )
+    )
 
 
 def link(target: object, anchor: str = "") -> str:

@@ -51,7 +51,7 @@ def test_budget_workbook_of_a_polish_acronym_downloads_with_a_clean_file_name(ap
     disposition = response.headers["content-disposition"]
     assert _clean(disposition), disposition
     assert disposition == (
-        "attachment; filename=\"ODZ-24-budget.xlsx\"; filename*=UTF-8''"
+        "attachment; filename=\"LODZ-24-budget.xlsx\"; filename*=UTF-8''"
         "%C5%81%C3%93D%C5%B9-24-budget.xlsx"
     )
 

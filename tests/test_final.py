@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import zipfile
@@ -10,7 +11,10 @@ from datetime import date
 import docx
 from sqlalchemy import select
 
+from proposals.domain.exporting import _slug
+from proposals.i18n import format_date
 from proposals.models import Export, Proposal, SignOff
+from tests.annex_helpers import tiny_pdf, upload_annex
 from tests.budget_helpers import line_form, lines_of, partner, seeded, signed_in, the_proposal, url
 from tests.conftest import csrf, post
 from tests.consortium_helpers import audit, consortium, flashes, partner_of, proposal
@@ -127,6 +131,11 @@ def test_export_to_word_is_kept_with_its_checksum_and_versions(app, db):
     assert rows[0].versions["call"] == "eea-csf-poland v1"
     page = team.lead.client.get(f"/proposals/{team.pid}/final").text
     assert "BYC-application.docx" in page
+    # The history speaks in words; the checksum waits in a details fold.
+    said = re.search(r"Application, Polish, made by Anna Lis on (.+?) from the texts as of ", page)
+    assert said and said.group(1) == format_date(rows[0].created_at)
+    assert re.search(r"<details>\s*<summary>Details", page)
+    assert f"<code>{rows[0].sha256}</code>" in page
     download = team.lead.client.get(f"/proposals/{team.pid}/exports/{rows[0].public_id}")
     assert download.content == response.content
     other = partner_of(db, team.pid, team.partner.organisation)
@@ -135,6 +144,11 @@ def test_export_to_word_is_kept_with_its_checksum_and_versions(app, db):
     )
     assert "Frivillig" in "\n".join(
         p.text for p in docx.Document(io.BytesIO(declaration.content)).paragraphs
+    )
+    assert 'filename="BYC-declaration-Frivillig.docx"' in declaration.headers["content-disposition"]
+    assert (
+        "Declaration of Frivillig, Polish, made by Anna Lis"
+        in team.lead.client.get(f"/proposals/{team.pid}/final").text
     )
     package = post(team.lead.client, url, {"kind": "package"})
     assert package.headers["content-type"] == "application/zip"
@@ -269,11 +283,25 @@ def test_a_complete_application_is_signed_submitted_and_funded_over_http(app, db
     assert "has not signed off its sections and budget" in page
     refused = post(anna, transition, {"trigger": "mark_signed", "state": "final.signing_off"})
     assert "Not signed off yet by" in " ".join(flashes(refused))
-    for person, country in ((anna, "PL"), (ola, "NO"), (ruta, "LT")):
+    for person, country in ((anna, "PL"), (ruta, "LT")):
         signed = post(
             person, f"/proposals/{pid}/final/sign-off", {"partner": partner(db, country).public_id}
         )
         assert signed.status_code == 200
+    assert "The annex “Statutes or extract from the register”" in html.unescape(
+        anna.get(f"/proposals/{pid}/final").text
+    )
+    # Every partner gives its statutes and signed declaration; Ola's declaration signs off.
+    said = []
+    for person, country in ((anna, "PL"), (ola, "NO"), (ruta, "LT")):
+        where = f"/proposals/{pid}/partners/{partner(db, country).public_id}/annexes"
+        for requirement in ("statutes", "declaration"):
+            sent = upload_annex(
+                person, where, f"{requirement}.pdf", tiny_pdf(), requirement=requirement
+            )
+            assert sent.status_code == 200, sent.text
+            said += flashes(sent)
+    assert "records the sign-off of Frivillighetssentralen Kristiansand" in " ".join(said)
     page = anna.get(f"/proposals/{pid}/final").text
     assert "Ready: nothing blocks the submission." in page, page
     moved = post(anna, transition, {"trigger": "mark_signed", "state": "final.signing_off"})
@@ -296,3 +324,10 @@ def test_a_complete_application_is_signed_submitted_and_funded_over_http(app, db
     funded = post(anna, transition, {"trigger": "record_funded", "state": "submitted"})
     assert "Done" in " ".join(flashes(funded))
     assert the_proposal(db).status == "funded"
+
+
+def test_file_names_keep_the_letters_of_names():
+    assert _slug("Stowarzyszenie Morze Możliwości") == "Stowarzyszenie-Morze-Możliwości"
+    assert _slug("Klaipėdos jaunimo centras / VšĮ") == "Klaipėdos-jaunimo-centras-VšĮ"
+    assert _slug("ŁÓDŹ 24") == "ŁÓDŹ-24"
+    assert _slug("<script>") == "script" and _slug("…") == "proposal"

@@ -33,6 +33,8 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from proposals import demo
+from proposals.calls import library
+from proposals.domain import annexes as annex_domain
 from proposals.domain import comments as comment_domain
 from proposals.models import (
     Base,
@@ -178,6 +180,11 @@ def build(app, db: Session, state: str) -> World:  # type: ignore[no-untyped-def
         versions={"call": f"{proposal.call_id} v{proposal.call_version}", "sections": {}},
     )
     db.add(export)
+    letters = library.profile_for(db, proposal).annex("letters")
+    assert letters is not None
+    annex = annex_domain.upload(
+        db, proposal, letters, None, ola, "List intencyjny.pdf", b"%PDF-1.4\n%%EOF\n"
+    )
     proposal.status = STATES[state]
     db.flush()
     idea = db.scalars(select(Idea)).one()
@@ -198,6 +205,7 @@ def build(app, db: Session, state: str) -> World:  # type: ignore[no-untyped-def
         "rid": round_.public_id,
         "cid": thread.public_id,
         "eid": export.public_id,
+        "aid": annex.public_id,
         "iid": idea.public_id,
         "xid": interest.public_id,
         "oid": kristiansand.public_id,

@@ -240,6 +240,7 @@ def test_a_mentor_edits_nothing_and_reads_only_what_they_mentor(app, db):
     coaching = {action for action, rule in POLICY.items() if "mentor" in rule.grants}
     assert coaching == {
         "view_proposal",
+        "view_annex",
         "comment",
         "resolve_comment",
         "give_verdict",

@@ -175,6 +175,13 @@ POLICY: dict[str, Rule] = {
     # --- budget -------------------------------------------------------------------------------
     "edit_budget": _rule("partner", ["coordinator", "partner_member"], OPEN, READ_ONLY_REFUSAL),
     "upload_workbook": _rule("proposal", ["coordinator", "writer"], OPEN, READ_ONLY_REFUSAL),
+    # --- annexes: uploading is editing, so not once the proposal is signed -------------------
+    "view_annex": _rule("proposal", READERS),  # a partner's own file: see proposals.domain.annexes
+    "upload_annex": _rule("proposal", ["coordinator", "writer"], OPEN, READ_ONLY_REFUSAL),
+    # A partner's files, among them its signed declaration (also while signing off).
+    "upload_partner_annex": _rule(
+        "partner", ["coordinator", "partner_member"], OPEN, READ_ONLY_REFUSAL
+    ),
     # --- review ---------------------------------------------------------------------------------
     "add_mentor": _rule("proposal", ["coordinator"], OPEN, READ_ONLY_REFUSAL),
     "request_review": _rule("proposal", ["coordinator"], DRAFTING, DRAFTING_REFUSAL),

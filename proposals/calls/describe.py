@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from proposals.calls.schema import (
+    AnnexRequirement,
     AwardCriterion,
     CallProfile,
     Composition,
@@ -321,6 +322,28 @@ def application_languages(profile: CallProfile) -> str:
 class Explained:
     text: str
     rule: Rule
+
+
+def format_label(file_format: str) -> str:
+    """A file format as people name it."""
+    return {
+        "pdf": _("PDF"),
+        "docx": _("Word document (.docx)"),
+        "xlsx": _("Excel workbook (.xlsx)"),
+        "odt": _("OpenDocument text (.odt)"),
+        "jpg": _("JPEG image"),
+        "png": _("PNG image"),
+    }[file_format]
+
+
+def annex(rule: AnnexRequirement) -> str:
+    """Who gives the annex, in which formats, and whether it is required."""
+    formats = ", ".join(format_label(f) for f in rule.formats)
+    if rule.per == "partner":
+        text = _("From each partner; %(formats)s.", formats=formats)
+    else:
+        text = _("Once for the proposal; %(formats)s.", formats=formats)
+    return text + " " + (_("Required.") if rule.required else _("Optional."))
 
 
 def budget_rules(profile: CallProfile) -> list[Explained]:

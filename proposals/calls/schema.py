@@ -360,6 +360,28 @@ class Export(Strict):
     template: Annotated[str | None, AfterValidator(_template)] = None
 
 
+#: The file formats an annex may have (checked by content when it is uploaded).
+ANNEX_FORMATS = ("pdf", "docx", "xlsx", "odt", "jpg", "png")
+
+
+class AnnexRequirement(Rule):
+    """A file the call asks for: once per proposal, or from each partner."""
+
+    key: Key
+    title: LocalText
+    guidance: LocalText = LocalText("")
+    per: Literal["proposal", "partner"] = "proposal"
+    formats: list[Literal["pdf", "docx", "xlsx", "odt", "jpg", "png"]] = Field(
+        default_factory=lambda: list(ANNEX_FORMATS), min_length=1
+    )
+    required: bool = True
+    # The partner's signed declaration: its upload records that partner's sign-off.
+    declaration: bool = False
+    # Who sees an uploaded file unless the uploader chooses: the whole consortium,
+    # or only the partner and the coordinator.
+    visibility: Literal["consortium", "partner"] = "consortium"
+
+
 class CallProfile(Strict):
     id: Key
     version: int = Field(ge=1, le=1_000_000)
@@ -384,6 +406,7 @@ class CallProfile(Strict):
     budget: Budget
     partnership: Partnership = Partnership()
     export: Export = Export()
+    annexes: list[AnnexRequirement] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> CallProfile:
@@ -409,6 +432,9 @@ class CallProfile(Strict):
 
     def section(self, key: str) -> Section | None:
         return next((s for s in self.sections if s.key == key), None)
+
+    def annex(self, key: str) -> AnnexRequirement | None:
+        return next((a for a in self.annexes if a.key == key), None)
 
     def category(self, key: str) -> CostCategory | None:
         return next((c for c in self.budget.categories if c.key == key), None)
@@ -463,6 +489,11 @@ def _cross_field_problems(profile: CallProfile) -> list[Problem]:
     problems += _duplicates(profile.award_criteria, ("award_criteria",), "criterion key")
     problems += _duplicates(budget.categories, ("budget", "categories"), "category key")
     problems += _flat_rate_problems(budget)
+    problems += _duplicates(profile.annexes, ("annexes",), "annex key")
+    for index, annex in enumerate(profile.annexes):
+        if annex.declaration and annex.per != "partner":
+            message = "a signed declaration comes from each partner: use per: partner"
+            problems.append((("annexes", index, "per"), message, annex.per))
     grant = budget.grant
     if grant and grant.min is not None and grant.max is not None and grant.min > grant.max:
         message = "minimum grant is above the maximum"
@@ -507,6 +538,7 @@ def _cross_field_problems(profile: CallProfile) -> list[Problem]:
     rules += [(("budget", "flat_rates", i), f) for i, f in enumerate(budget.flat_rates)]
     rules += [(("stages", i), s) for i, s in enumerate(profile.stages)]
     rules += [(("stages", i, "deadline"), s.deadline) for i, s in enumerate(profile.stages)]
+    rules += [(("annexes", i), a) for i, a in enumerate(profile.annexes)]
     for loc, rule in rules:
         if rule is not None and rule.source and rule.source not in profile.sources:
             problems.append(((*loc, "source"), f"unknown source {rule.source!r}", rule.source))

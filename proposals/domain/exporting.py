@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -25,11 +26,18 @@ from exports.snapshot import Labels, PartnerInfo, ProposalSnapshot, SectionText
 from exports.workbook import budget_workbook
 from proposals.calls import library
 from proposals.calls.schema import TEMPLATES_DIR
-from proposals.domain import budget
+from proposals.domain import annexes, budget
 from proposals.domain.final import budget_hash
 from proposals.errors import Invalid
+from proposals.i18n import (
+    format_date,
+    format_datetime,
+    format_time,
+    language_name,
+    translations,
+    using,
+)
 from proposals.i18n import gettext as _
-from proposals.i18n import translations, using
 from proposals.models import Export, Proposal, User
 
 
@@ -122,7 +130,9 @@ def versions(snap: ProposalSnapshot) -> dict[str, object]:
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:40] or "proposal"
+    """A part of a file name people can read: letters kept with their diacritics."""
+    text = unicodedata.normalize("NFC", text)
+    return re.sub(r"[\W_]+", "-", text).strip("-")[:60].strip("-") or "proposal"
 
 
 def _workbook_labels(language: str) -> dict[str, str]:
@@ -130,8 +140,13 @@ def _workbook_labels(language: str) -> dict[str, str]:
         return budget.workbook_labels()
 
 
-def files(snap: ProposalSnapshot, kind: str, partner_key: str | None = None) -> dict[str, bytes]:
-    """The files of one export kind: name → bytes."""
+def files(
+    snap: ProposalSnapshot,
+    kind: str,
+    partner_key: str | None = None,
+    attachments: dict[str, bytes] | None = None,
+) -> dict[str, bytes]:
+    """The files of one export kind: name → bytes (``attachments``: the package's annexes)."""
     stem = _slug(snap.acronym or snap.title)
     if kind == "application":
         return {f"{stem}-application.docx": build_application(snap)}
@@ -146,6 +161,7 @@ def files(snap: ProposalSnapshot, kind: str, partner_key: str | None = None) -> 
             files(snap, "application")
             | files(snap, "declaration")
             | {f"{stem}-budget.xlsx": budget_workbook(snap.budget, _workbook_labels(snap.language))}
+            | (attachments or {})
         )
         return {f"{stem}-submission.zip": build_package(contents, snap.moment)}
     raise ValueError(kind)
@@ -160,17 +176,25 @@ def export(
 ) -> Export:
     """Build one file and keep it in the export history (``user`` None: ``engage export``)."""
     snap = snapshot(session, proposal)
-    built = files(snap, kind, partner_key)
+    attachments = (
+        annexes.package_files(session, proposal, library.profile_for(session, proposal))
+        if kind == "package"
+        else None
+    )
+    built = files(snap, kind, partner_key, attachments)
     if len(built) != 1:
         raise ValueError("one file per export")
     ((filename, content),) = built.items()
+    partner = next((p.name for p in snap.partners if p.key == partner_key), None)
     row = Export(
         proposal_id=proposal.id,
         kind=kind,
         filename=filename,
         content=content,
         sha256=hashlib.sha256(content).hexdigest(),
-        versions=versions(snap),
+        versions=versions(snap)
+        | {"moment": snap.moment.isoformat(), "language": snap.language}
+        | ({"partner": partner} if partner else {}),
         created_by_id=user.id if user else None,
     )
     session.add(row)
@@ -185,4 +209,34 @@ def history(session: Session, proposal: Proposal) -> list[Export]:
             .where(Export.proposal_id == proposal.id)
             .order_by(Export.created_at.desc(), Export.id.desc())
         )
+    )
+
+
+def describe(row: Export) -> str:
+    """The export in words: what, in which language, by whom, when, from the texts as of when."""
+    versions = row.versions or {}
+    if row.kind == "declaration":
+        kind = _("Declaration of %(name)s", name=versions.get("partner") or "–")
+    elif row.kind == "package":
+        kind = _("Submission package")
+    else:
+        kind = _("Application")
+    who = row.created_by.name if row.created_by else _("the engage export command")
+    parts = {
+        "kind": kind,
+        "name": who,
+        "date": format_date(row.created_at),
+    }
+    language = versions.get("language")
+    moment = versions.get("moment")
+    if not moment or not language:  # made before exports recorded these
+        return _("%(kind)s, made by %(name)s on %(date)s", **parts)
+    texts = datetime.fromisoformat(moment)
+    same_day = format_date(texts) == parts["date"]
+    as_of = format_time(texts) if same_day else format_datetime(texts, "short")
+    return _(
+        "%(kind)s, %(language)s, made by %(name)s on %(date)s from the texts as of %(as_of)s",
+        language=language_name(language),
+        as_of=as_of,
+        **parts,
     )

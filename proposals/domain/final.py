@@ -22,13 +22,14 @@ from proposals import urls
 from proposals.calls import library
 from proposals.calls.checks import run_checks
 from proposals.calls.schema import Source
-from proposals.domain import audit, budget
+from proposals.domain import annexes, audit, budget
 from proposals.domain.facts import facts_of
 from proposals.domain.signoffs import WHAT, withdraw_sign_offs
+from proposals.i18n import get_locale
 from proposals.i18n import gettext as _
 from proposals.models import Partner, Proposal, ReviewRound, SignOff, User, utcnow
 from proposals.text import count_characters, plain_text
-from workflow import READ_ONLY_STATES, GuardResult
+from workflow import READ_ONLY_STATES, SIGNING_STATES, GuardResult
 
 
 def is_read_only(status: str) -> bool:
@@ -150,6 +151,22 @@ def sign_off(session: Session, proposal: Proposal, partner: Partner, user: User)
     audit.record(session, proposal, user, "signed_off", partner.organisation.name)
 
 
+def declaration_received(
+    session: Session, proposal: Proposal, partner: Partner, user: User
+) -> bool:
+    """A partner's signed declaration is in: while signing, it records the partner's sign-off.
+
+    Returns whether a sign-off was recorded (not when it was signed off already).
+    """
+    if proposal.status not in SIGNING_STATES:
+        return False
+    current = next((s for s in sign_offs(session, proposal) if s.partner.id == partner.id), None)
+    if current is None or current.complete:
+        return False
+    sign_off(session, proposal, partner, user)
+    return True
+
+
 def all_signed_off(session: Session, proposal: Proposal) -> GuardResult:
     missing = [s.partner.organisation.name for s in sign_offs(session, proposal) if not s.complete]
     if not missing:
@@ -223,6 +240,18 @@ def problems(session: Session, proposal: Proposal) -> list[Problem]:
         elif not state.complete:
             message = _("%(name)s has not signed off its sections and budget.", name=name)
             found.append(Problem("error", message, link))
+    for slot in annexes.missing(session, proposal, profile):
+        title = slot.requirement.title.get(get_locale())
+        if slot.partner is not None:
+            message = _(
+                "The annex “%(title)s” of %(name)s is missing.",
+                title=title,
+                name=slot.partner.organisation.name,
+            )
+        else:
+            message = _("The annex “%(title)s” is missing.", title=title)
+        link = urls.path("annexes", pid=pid) + "#" + slot.anchor
+        found.append(Problem("error", message, link))
     waiting = [p.organisation.name for p in proposal.partners if p.status == "invited"]
     if waiting:
         message = _("Waiting for an answer from: %(names)s.", names=", ".join(waiting))

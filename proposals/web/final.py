@@ -79,6 +79,7 @@ def _page(request: Request, proposal: Proposal, values=None, errors=None, confir
             "may_submit": can(user, "record_submission", proposal),
             "options": actions.options(session, proposal, user),
             "history": exporting.history(session, proposal),
+            "describe": exporting.describe,
             "label": _(workflow.labels[proposal.status]),
             "values": values or {"submitted_on": date.today().isoformat()},
             "errors": errors or {},

@@ -14,6 +14,7 @@ from proposals.errors import Denied, Invalid
 from proposals.i18n import gettext as _
 from proposals.i18n import lazy_gettext as _l
 from proposals.models import OutboxMessage
+from proposals.web import annexes
 from proposals.web.plumbing import (
     db,
     flash,
@@ -163,7 +164,10 @@ async def csrf_failure(scope, receive, send) -> None:  # type: ignore[no-untyped
 
 async def too_large(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
     """ASGI app answering a request whose body is over the limit (BodyLimitMiddleware)."""
-    response = error_page(Request(scope, receive), 413)
+    request = Request(scope, receive)
+    use_request_locale(request)
+    detail = annexes.too_large_message() if annexes.UPLOAD_PATHS.match(scope["path"]) else None
+    response = error_page(request, 413, detail)
     await response(scope, receive, send)
 
 

@@ -179,6 +179,13 @@ def redirect(request: Request, url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
+#: Letters NFKD does not take apart, spelled in ASCII for the fallback name.
+_ASCII_LETTERS = str.maketrans(
+    {"Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "Đ": "D", "đ": "d", "ß": "ss", "Æ": "AE", "æ": "ae"}
+    | {"Œ": "OE", "œ": "oe", "Þ": "Th", "þ": "th", "Ð": "D", "ð": "d", "ı": "i"}
+)
+
+
 def attachment(filename: str) -> str:
     """A Content-Disposition header value that downloads ``filename``, whatever its letters.
 
@@ -188,7 +195,7 @@ def attachment(filename: str) -> str:
     name = "".join(ch for ch in filename if unicodedata.category(ch)[0] not in "CZ" or ch == " ")
     fallback = "".join(
         ch
-        for ch in unicodedata.normalize("NFKD", name)
+        for ch in unicodedata.normalize("NFKD", name.translate(_ASCII_LETTERS))
         if ch.isascii() and ch.isprintable() and ch not in '"\\'
     ).strip()
     fallback = fallback or "download"

@@ -9,6 +9,7 @@ from starlette.staticfiles import StaticFiles
 
 from proposals import urls
 from proposals.web import (
+    annexes,
     auth,
     budget,
     calls,
@@ -40,6 +41,7 @@ def all_routes() -> list[BaseRoute]:
         *sections.routes,
         WebSocketRoute(urls.PATHS["section_live"], collab.endpoint, name="section_live"),
         *final.routes,
+        *annexes.routes,
         *budget.routes,
         *notifications.routes,
         *reviews.routes,

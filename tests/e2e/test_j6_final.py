@@ -43,7 +43,9 @@ def test_j6_final_and_export(demo, new_page, tmp_path: Path) -> None:
     problems = anna.locator("#problems")
     expect(problems).to_contain_text("has not signed off its sections and budget")
     expect(problems).not_to_contain_text("Ready: nothing blocks the submission.")
-    fix = problems.get_by_role("link", name=re.compile("Frivillighetssentralen Kristiansand"))
+    fix = problems.get_by_role(
+        "link", name=re.compile("Frivillighetssentralen Kristiansand has not signed off")
+    )
     expect(fix).to_have_attribute("href", re.compile(r"/final#sign-offs$"))
 
     # 2. Each partner signs off; a later edit withdraws the sign-off it touches.

@@ -121,6 +121,20 @@
     }
     submitOf(form);
   });
+
+  // A file field with data-max-bytes refuses a larger file before it is sent
+  // (the server refuses it too, with the same words, for browsers without JS).
+  document.addEventListener("change", function (evt) {
+    var input = evt.target;
+    if (!(input instanceof HTMLInputElement) || input.type !== "file") return;
+    var max = Number(input.getAttribute("data-max-bytes") || 0);
+    if (!max) return;
+    var tooLarge = Array.prototype.some.call(input.files || [], function (file) {
+      return file.size > max;
+    });
+    input.setCustomValidity(tooLarge ? input.getAttribute("data-too-large") || "" : "");
+    if (tooLarge) input.reportValidity();
+  });
 })();
 
 /*

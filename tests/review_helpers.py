@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from proposals.models import Proposal, ProposalAccess, ReviewRound, Section, SectionVerdict
 
+
 def add_mentored_rounds(
     session: Session,
     mentor_id: int,

@@ -1,7 +1,7 @@
 """Annexes: uploaded files (every version kept) and the database file store.
 
-Revision ID: 0011_i16_annexes
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-04 22:18:05.943797
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011_i16_annexes"
-down_revision: str | None = "0010"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,6 +1,6 @@
 """Live co-editing: every change to a section's shared document (live_update).
 
-Revision ID: 0011_i13_live
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-04 22:30:00.000000
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011_i13_live"
+revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from proposals import mail, urls
 from proposals.calls import library
 from proposals.calls.checks import run_checks
-from proposals.domain import actions, audit, consortium
+from proposals.domain import actions, agenda, audit, consortium, planning
 from proposals.domain.ideas import get_idea
 from proposals.errors import Denied, Invalid
 from proposals.forms import CleanLine, Email, Form, form_id
@@ -59,11 +59,16 @@ def _back(request: Request, proposal: Proposal, anchor: str = "") -> Response:
 @view("use_engage")
 def my_proposals(request: Request) -> Response:
     workflow = proposal_workflow()
+    user = current_user(request)
+    today = agenda.today_for(user)
     return render(
         request,
         "proposals/list.html",
         {
-            "proposals": consortium.visible_to(db(request), current_user(request)),
+            "lines": [
+                agenda.line(db(request), user, p, today)
+                for p in consortium.visible_to(db(request), user)
+            ],
             "labels": workflow.labels,
             "workflow": workflow,
         },
@@ -132,12 +137,19 @@ def show_proposal(request: Request) -> Response:
     workflow = proposal_workflow(proposal.workflow_version)
     profile = library.profile_for(session, proposal)
     inviting = can(user, "invite_partner", proposal)
+    today = agenda.today_for(user)
+    deadline = agenda.call_deadline(session, proposal, today)
     return render(
         request,
         "proposals/show.html",
         {
             "proposal": proposal,
             "profile": profile,
+            "deadline": deadline,
+            "milestones": planning.milestones(
+                session, proposal, deadline.day if deadline else None, today
+            ),
+            "today": today,
             "locale": get_locale(),
             "role": proposal_role(user, proposal),
             # Review rounds fire these two themselves (see proposals/domain/reviews.py).

@@ -34,6 +34,7 @@ from starlette.testclient import TestClient
 
 from proposals import demo
 from proposals.domain import comments as comment_domain
+from proposals.domain.planning import KEYS as PLAN_KEYS
 from proposals.models import (
     Base,
     BudgetLine,
@@ -179,6 +180,7 @@ def build(app, db: Session, state: str) -> World:  # type: ignore[no-untyped-def
     )
     db.add(export)
     proposal.status = STATES[state]
+    ola.calendar_token = "matrix-calendar-feed-token"
     db.flush()
     idea = db.scalars(select(Idea)).one()
     partners = {p.organisation.country: p for p in proposal.partners}
@@ -226,6 +228,7 @@ def build(app, db: Session, state: str) -> World:  # type: ignore[no-untyped-def
         "join_organisation": tokens.make("join", org_invitation.public_id),
         "proposal_invitation": tokens.make("proposal-invite", proposal_invitation.public_id),
         "reset_password": "not-a-token",
+        "calendar_feed": "matrix-calendar-feed-token",
     }
     for person, email in PEOPLE.items():
         first = db.scalar(
@@ -375,6 +378,9 @@ FORMS: dict[str, tuple[Form, Changes]] = {
     "export_declaration": (lambda w, p: {"partner": w.params["partner"]}, True),
     "submission": (lambda w, p: {"submitted_on": "2026-12-01", "reference": "R-1"}, False),
     "notifications_read": (lambda w, p: {}, False),
+    "plan": (lambda w, p: {key: "2027-02-01" for key in PLAN_KEYS}, True),
+    "apply_plan": (lambda w, p: {}, False),  # no plan saved yet: nothing to set dates from
+    "calendar_settings": (lambda w, p: {"action": "create"}, True),
     "admin_calls": (lambda w, p: {}, False),
     "signout": (lambda w, p: {}, False),
 }

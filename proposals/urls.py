@@ -80,6 +80,7 @@ PATHS: dict[str, str] = {
     "proposal_calendar": "/proposals/{pid}/calendar.ics",
     "calendar_feed": "/calendar/{token}.ics",
     "calendar_settings": "/account/calendar",
+    "search": "/search",
     # sections
     "sections": "/proposals/{pid}/sections",
     "add_section": "/proposals/{pid}/sections/add",

@@ -20,6 +20,7 @@ from proposals.web import (
     planning,
     proposals,
     reviews,
+    search,
     sections,
 )
 
@@ -42,5 +43,6 @@ def all_routes() -> list[BaseRoute]:
         *budget.routes,
         *notifications.routes,
         *reviews.routes,
+        *search.routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]

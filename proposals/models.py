@@ -353,6 +353,8 @@ class Milestone(Base):
     key: Mapped[str] = mapped_column(String(40))
     due_date: Mapped[date] = mapped_column(Date)
     done: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The due date the coordinator was last reminded of as late (once per date).
+    reminded_for: Mapped[date | None] = mapped_column(Date, default=None)
 
 
 class Partner(Base):

@@ -325,3 +325,38 @@ def test_marta_feed_holds_the_review_due_date(app, demo_db) -> None:
 def test_a_forged_feed_address_is_not_found(app, demo_db, token: str) -> None:
     answer = support.signed_in(app).get(f"/calendar/{token}.ics")
     assert answer.status_code == 404
+
+
+def test_a_late_milestone_is_reminded_to_the_coordinator_once_per_date(app, demo_db) -> None:
+    from proposals.domain import planning
+    from proposals.domain.notifications import describe
+    from proposals.models import Notification
+
+    proposal = _proposal(demo_db)
+    anna = signed_in(app, "anna@demo.engage", locale="en")
+    dates = {key: day.isoformat() for key, day in back_plan(date(2027, 3, 31), ["PL"]).items()}
+    _post(anna, f"/proposals/{proposal.public_id}/plan", _plan_form(dates, ("partnership",)))
+    drafts = date.fromisoformat(dates["first_drafts"])
+
+    def late_notes() -> list[Notification]:
+        demo_db.expire_all()
+        return demo_db.scalars(
+            select(Notification).where(Notification.kind == "milestone_late")
+        ).all()
+
+    # On the due date itself nothing is late; the partnership, reached, is never late.
+    assert planning.late_reminders(demo_db, date.fromisoformat(dates["partnership"])) == []
+    assert planning.late_reminders(demo_db, date.fromisoformat(dates["sections_assigned"])) == []
+    ids = planning.late_reminders(demo_db, drafts + timedelta(days=1))
+    demo_db.commit()
+    notes = late_notes()
+    assert len(ids) == len(notes) == 2  # sections assigned and first drafts, to Anna
+    assert {n.user.email for n in notes} == {"anna@demo.engage"}
+    assert any("First drafts of all sections" in describe(n) for n in notes)
+    assert notes[0].link.endswith("#timeline")
+    # The next run, the next day: nothing new.
+    assert planning.late_reminders(demo_db, drafts + timedelta(days=2)) == []
+    # A date moved (and missed again) is reminded again.
+    dates["first_drafts"] = (drafts + timedelta(days=3)).isoformat()
+    _post(anna, f"/proposals/{proposal.public_id}/plan", _plan_form(dates, ("partnership",)))
+    assert len(planning.late_reminders(demo_db, drafts + timedelta(days=10))) == 1

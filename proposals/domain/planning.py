@@ -17,8 +17,11 @@ import holidays
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from proposals.i18n import lazy_gettext as _l
-from proposals.models import Milestone, Proposal, Section
+from proposals import urls
+from proposals.domain.notifications import notify_all
+from proposals.i18n import gettext as _
+from proposals.models import Milestone, Proposal, ProposalAccess, Section, User
+from workflow.definitions import N_, READ_ONLY_STATES
 
 
 @dataclass(frozen=True)
@@ -26,20 +29,20 @@ class Step:
     """One milestone of the plan and how many working days before the next one it falls."""
 
     key: str
-    label: object  # a lazy string
+    label: str  # a msgid, translated when shown
     before_next: int
 
 
 #: The milestones, last one first: each lies ``before_next`` working days before the one
 #: after it; submission lies one working day before the deadline (portals fail on the day).
 STEPS: tuple[Step, ...] = (
-    Step("submission", _l("Submission"), 1),
-    Step("sign_offs", _l("Sign-offs by all partners"), 5),
-    Step("revisions", _l("Revisions done"), 5),
-    Step("mentor_review", _l("Mentor review"), 7),
-    Step("first_drafts", _l("First drafts of all sections"), 10),
-    Step("sections_assigned", _l("Sections assigned"), 15),
-    Step("partnership", _l("Partnership confirmed"), 5),
+    Step("submission", N_("Submission"), 1),
+    Step("sign_offs", N_("Sign-offs by all partners"), 5),
+    Step("revisions", N_("Revisions done"), 5),
+    Step("mentor_review", N_("Mentor review"), 7),
+    Step("first_drafts", N_("First drafts of all sections"), 10),
+    Step("sections_assigned", N_("Sections assigned"), 15),
+    Step("partnership", N_("Partnership confirmed"), 5),
 )
 KEYS = tuple(step.key for step in reversed(STEPS))
 LABELS = {step.key: step.label for step in STEPS}
@@ -134,7 +137,7 @@ def milestones(
         out.append(
             PlannedMilestone(
                 key=key,
-                label=str(LABELS[key]),
+                label=_(LABELS[key]),
                 due=due,
                 done=done,
                 saved=row is not None,
@@ -179,3 +182,47 @@ def drafts_due(session: Session, proposal: Proposal) -> date | None:
 def sections_to_date(proposal: Proposal) -> list[Section]:
     """The sections whose due date the plan sets: assigned to a partner, not yet approved."""
     return [s for s in proposal.sections if s.partner_id is not None and s.status != "approved"]
+
+
+def late_reminders(session: Session, today: date) -> list[int]:
+    """Tell the coordinators of milestones that passed unreached; once per milestone and date.
+
+    Returns the new notifications' ids (to deliver after the commit), as
+    ``notifications.due_reminders`` does.
+    """
+    late = session.scalars(
+        select(Milestone)
+        .join(Proposal, Proposal.id == Milestone.proposal_id)
+        .where(
+            Milestone.done.is_(False),
+            Milestone.due_date < today,
+            (Milestone.reminded_for.is_(None)) | (Milestone.reminded_for != Milestone.due_date),
+            Proposal.status.not_in(READ_ONLY_STATES),
+        )
+    ).all()
+    before = len(session.info.get("notified", []))
+    for milestone in late:
+        milestone.reminded_for = milestone.due_date
+        proposal = session.get(Proposal, milestone.proposal_id)
+        assert proposal is not None
+        coordinators = session.scalars(
+            select(User)
+            .join(ProposalAccess, ProposalAccess.user_id == User.id)
+            .where(
+                ProposalAccess.proposal_id == proposal.id,
+                ProposalAccess.role == "coordinator",
+            )
+        ).all()
+        notify_all(
+            session,
+            list(coordinators),
+            "milestone_late",
+            {
+                "milestone": LABELS[milestone.key],
+                "proposal": proposal.acronym or proposal.title,
+                "due": milestone.due_date.isoformat(),
+            },
+            urls.link(proposal, "timeline"),
+        )
+    session.flush()
+    return list(session.info.get("notified", [])[before:])

@@ -85,7 +85,7 @@ def plan(request: Request) -> Response:
         proposal=proposal,
         deadline=deadline,
         keys=planning.KEYS,
-        labels={key: str(label) for key, label in planning.LABELS.items()},
+        labels={key: _(label) for key, label in planning.LABELS.items()},
         proposed=proposed,
         countries=days_off.countries,
         drafts_due=planning.drafts_due(session, proposal),

@@ -107,6 +107,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=40), nullable=False),
         sa.Column("due_date", sa.Date(), nullable=False),
         sa.Column("done", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("reminded_for", sa.Date(), nullable=True),
         sa.ForeignKeyConstraint(
             ["proposal_id"],
             ["proposal.id"],

@@ -12,8 +12,8 @@ from proposals import urls
 from proposals.domain import agenda, calendars, planning, sections
 from proposals.errors import NotFound
 from proposals.forms import Form
+from proposals.i18n import format_date, ngettext, using
 from proposals.i18n import gettext as _
-from proposals.i18n import using
 from proposals.web import targets
 from proposals.web.plumbing import (
     current_user,
@@ -111,7 +111,12 @@ def apply_plan(request: Request) -> Response:
             changed += 1
     flash(
         request,
-        _("%(count)s sections are now due on %(date)s.", count=changed, date=due.isoformat())
+        ngettext(
+            "%(num)s section is now due on %(date)s.",
+            "%(num)s sections are now due on %(date)s.",
+            changed,
+            date=format_date(due),
+        )
         if changed
         else _("Every section already had that due date."),
     )

@@ -139,6 +139,9 @@ def excerpt(value: str, terms: list[str], width: int = EXCERPT_CHARS) -> list[tu
     spans.sort()
     first = spans[0][0] if spans else 0
     start = max(0, first - width // 3)
+    space = value.rfind(" ", 0, start)
+    if start > 0 and space >= 0 and start - space <= 20:
+        start = space + 1  # begin the excerpt at a word
     stop = min(len(value), start + width)
     pieces: list[tuple[str, bool]] = [("…", False)] if start > 0 else []
     cursor = start

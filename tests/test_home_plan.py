@@ -360,3 +360,23 @@ def test_a_late_milestone_is_reminded_to_the_coordinator_once_per_date(app, demo
     dates["first_drafts"] = (drafts + timedelta(days=3)).isoformat()
     _post(anna, f"/proposals/{proposal.public_id}/plan", _plan_form(dates, ("partnership",)))
     assert len(planning.late_reminders(demo_db, drafts + timedelta(days=10))) == 1
+
+
+def test_the_home_page_takes_the_same_queries_for_3_or_30_consortia(app, db) -> None:
+    from tests.conftest import count_queries
+    from tests.consortium_helpers import person
+    from tests.review_helpers import add_mentored_rounds
+
+    marta = person(app, db, "marta@biser.example", "Marta Wiśniewska", "BISER")
+    marta.user.is_mentor = True
+    add_mentored_rounds(db, marta.user.id, 3, requested_by_id=marta.user.id)
+    db.commit()
+    small, page = count_queries(app, marta.client, "/")
+    # Each consortium twice: in the mentored table and in what waits.
+    assert page.count("15 sections to review") == 6
+    add_mentored_rounds(db, marta.user.id, 27, start=3, requested_by_id=marta.user.id)
+    db.commit()
+    large, page = count_queries(app, marta.client, "/")
+    # Each consortium twice: in the mentored table and in what waits.
+    assert page.count("15 sections to review") == 60
+    assert large == small

@@ -118,15 +118,30 @@ class PlannedMilestone:
     late: bool
 
 
+def saved_milestones(session: Session, proposal_ids: list[int]) -> dict[int, list[Milestone]]:
+    """The saved milestones of many proposals, in one query."""
+    out: dict[int, list[Milestone]] = {}
+    if proposal_ids:
+        rows = session.scalars(select(Milestone).where(Milestone.proposal_id.in_(proposal_ids)))
+        for row in rows:
+            out.setdefault(row.proposal_id, []).append(row)
+    return out
+
+
 def milestones(
     session: Session, proposal: Proposal, deadline: date | None, today: date
 ) -> list[PlannedMilestone]:
     """The saved milestones, or the proposed ones while none are saved (in order of time)."""
-    saved = {
-        m.key: m
-        for m in session.scalars(select(Milestone).where(Milestone.proposal_id == proposal.id))
-    }
+    rows = saved_milestones(session, [proposal.id]).get(proposal.id, [])
     proposed = back_plan(deadline, countries_of(proposal)) if deadline else {}
+    return planned(rows, proposed, today)
+
+
+def planned(
+    rows: list[Milestone], proposed: dict[str, date], today: date
+) -> list[PlannedMilestone]:
+    """The saved milestones (``rows``) and, where none is saved, the ``proposed`` dates."""
+    saved = {m.key: m for m in rows}
     out = []
     for key in KEYS:
         row = saved.get(key)

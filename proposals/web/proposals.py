@@ -65,10 +65,7 @@ def my_proposals(request: Request) -> Response:
         request,
         "proposals/list.html",
         {
-            "lines": [
-                agenda.line(db(request), user, p, today)
-                for p in consortium.visible_to(db(request), user)
-            ],
+            "lines": agenda.lines(db(request), user, today, urgent=False),
             "labels": workflow.labels,
             "workflow": workflow,
         },

@@ -148,7 +148,7 @@ def cmd_remind(args: argparse.Namespace) -> int:
 
     from proposals import mail
     from proposals.db import make_engine, make_sessionmaker, unit_of_work
-    from proposals.domain import notifications
+    from proposals.domain import notifications, planning
     from proposals.live import Broker
     from proposals.templating import make_environment
 
@@ -162,6 +162,7 @@ def cmd_remind(args: argparse.Namespace) -> int:
     try:
         with unit_of_work(factory) as session:
             ids = notifications.due_reminders(session, today)
+            ids += planning.late_reminders(session, today)
         notifications.deliver(settings, factory, templates, Broker(engine), ids)
         digests = notifications.send_digests(settings, factory, templates)
         retried = mail.retry_due(settings, factory)

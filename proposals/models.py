@@ -94,6 +94,8 @@ class User(Base):
         String(20), default="immediately", server_default="immediately"
     )
     digest_sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The secret of the person's private calendar feed; None: no feed (or revoked).
+    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -336,6 +338,23 @@ class Proposal(Base):
     sections: Mapped[list[Section]] = relationship(
         back_populates="proposal", cascade="all, delete-orphan", order_by="Section.position"
     )
+
+
+class Milestone(Base):
+    """A milestone of the proposal's plan, set by the coordinator (proposed from the deadline)."""
+
+    __tablename__ = "milestone"
+    __table_args__ = (UniqueConstraint("proposal_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposal.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(40))
+    due_date: Mapped[date] = mapped_column(Date)
+    done: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The due date the coordinator was last reminded of as late (once per date).
+    reminded_for: Mapped[date | None] = mapped_column(Date, default=None)
 
 
 class Partner(Base):

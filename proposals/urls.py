@@ -76,6 +76,12 @@ PATHS: dict[str, str] = {
     "partner_lead": "/proposals/{pid}/partners/{partner}/lead",
     "partner_withdraw": "/proposals/{pid}/partners/{partner}/withdraw",
     "partner_contact": "/proposals/{pid}/partners/{partner}/contact",
+    "plan": "/proposals/{pid}/plan",
+    "apply_plan": "/proposals/{pid}/plan/due-dates",
+    "proposal_calendar": "/proposals/{pid}/calendar.ics",
+    "calendar_feed": "/calendar/{token}.ics",
+    "calendar_settings": "/account/calendar",
+    "search": "/search",
     # sections
     "sections": "/proposals/{pid}/sections",
     "add_section": "/proposals/{pid}/sections/add",

@@ -36,6 +36,7 @@ from proposals import demo
 from proposals.calls import library
 from proposals.domain import annexes as annex_domain
 from proposals.domain import comments as comment_domain
+from proposals.domain.planning import KEYS as PLAN_KEYS
 from proposals.models import (
     Base,
     BudgetLine,
@@ -186,6 +187,7 @@ def build(app, db: Session, state: str) -> World:  # type: ignore[no-untyped-def
         db, proposal, letters, None, ola, "List intencyjny.pdf", b"%PDF-1.4\n%%EOF\n"
     )
     proposal.status = STATES[state]
+    ola.calendar_token = "matrix-calendar-feed-token"
     db.flush()
     idea = db.scalars(select(Idea)).one()
     partners = {p.organisation.country: p for p in proposal.partners}
@@ -234,6 +236,7 @@ def build(app, db: Session, state: str) -> World:  # type: ignore[no-untyped-def
         "join_organisation": tokens.make("join", org_invitation.public_id),
         "proposal_invitation": tokens.make("proposal-invite", proposal_invitation.public_id),
         "reset_password": "not-a-token",
+        "calendar_feed": "matrix-calendar-feed-token",
     }
     for person, email in PEOPLE.items():
         first = db.scalar(
@@ -383,6 +386,9 @@ FORMS: dict[str, tuple[Form, Changes]] = {
     "export_declaration": (lambda w, p: {"partner": w.params["partner"]}, True),
     "submission": (lambda w, p: {"submitted_on": "2026-12-01", "reference": "R-1"}, False),
     "notifications_read": (lambda w, p: {}, False),
+    "plan": (lambda w, p: {key: "2027-02-01" for key in PLAN_KEYS}, True),
+    "apply_plan": (lambda w, p: {}, False),  # no plan saved yet: nothing to set dates from
+    "calendar_settings": (lambda w, p: {"action": "create"}, True),
     "admin_calls": (lambda w, p: {}, False),
     "signout": (lambda w, p: {}, False),
 }

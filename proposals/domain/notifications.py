@@ -149,6 +149,13 @@ def describe(notification: Notification) -> str:
         )
     if kind == "review_cancelled":
         return _("%(by)s cancelled the review round of %(proposal)s.", by=by, proposal=proposal)
+    if kind == "milestone_late":
+        return _(
+            "The milestone “%(milestone)s” of %(proposal)s was due on %(due)s and is not reached.",
+            milestone=_(p.get("milestone", "")) if p.get("milestone") else "",
+            proposal=proposal,
+            due=_due(p),
+        )
     if kind == "due_soon":
         return _(
             "“%(section)s” (%(proposal)s) is due on %(due)s.",

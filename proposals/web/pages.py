@@ -10,12 +10,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from proposals import mail
+from proposals.domain import agenda
 from proposals.errors import Denied, Invalid
 from proposals.i18n import gettext as _
 from proposals.i18n import lazy_gettext as _l
 from proposals.models import OutboxMessage
 from proposals.web import annexes
 from proposals.web.plumbing import (
+    current_user,
     db,
     flash,
     page_number,
@@ -25,6 +27,7 @@ from proposals.web.plumbing import (
     use_request_locale,
     view,
 )
+from workflow import proposal_workflow, section_workflow
 
 log = logging.getLogger("engage")
 
@@ -33,7 +36,20 @@ OUTBOX_PAGE_SIZE = 50
 
 @view("public")
 def home(request: Request) -> Response:
-    return render(request, "home.html")
+    user = current_user(request)
+    if user is None:
+        return render(request, "home.html")
+    today = agenda.today_for(user)
+    return render(
+        request,
+        "home.html",
+        {
+            "agenda": agenda.agenda(db(request), user, today),
+            "today": today,
+            "workflow": proposal_workflow(),
+            "section_labels": section_workflow().labels,
+        },
+    )
 
 
 @view("admin")

@@ -11,7 +11,7 @@ from proposals import mail, urls
 from proposals.calls import library
 from proposals.calls.checks import run_checks
 from proposals.calls.standing import closed_reason, standing
-from proposals.domain import actions, activity, audit, consortium, final
+from proposals.domain import actions, activity, agenda, audit, consortium, final, planning
 from proposals.domain.ideas import get_idea
 from proposals.errors import Denied, Invalid
 from proposals.forms import CleanLine, Email, Form, form_id
@@ -61,11 +61,13 @@ def _back(request: Request, proposal: Proposal, anchor: str = "") -> Response:
 @view("use_engage")
 def my_proposals(request: Request) -> Response:
     workflow = proposal_workflow()
+    user = current_user(request)
+    today = agenda.today_for(user)
     return render(
         request,
         "proposals/list.html",
         {
-            "proposals": consortium.visible_to(db(request), current_user(request)),
+            "lines": agenda.lines(db(request), user, today, urgent=False),
             "labels": workflow.labels,
             "workflow": workflow,
         },
@@ -166,6 +168,8 @@ def show_proposal(request: Request) -> Response:
         o for o in actions.options(session, proposal, user) if o.trigger not in ROUND_TRIGGERS
     ]
     finalising = any(o.trigger == "finalise" and o.allowed for o in options)
+    today = agenda.today_for(user)
+    deadline = agenda.call_deadline(session, proposal, today)
     return render(
         request,
         "proposals/show.html",
@@ -173,6 +177,11 @@ def show_proposal(request: Request) -> Response:
             "proposal": proposal,
             "profile": profile,
             "call_notices": call_notices(session, proposal),
+            "deadline": deadline,
+            "milestones": planning.milestones(
+                session, proposal, deadline.day if deadline else None, today
+            ),
+            "today": today,
             "locale": get_locale(),
             "role": proposal_role(user, proposal),
             # Review rounds fire these two themselves (see proposals/domain/reviews.py).

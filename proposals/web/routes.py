@@ -20,8 +20,10 @@ from proposals.web import (
     notifications,
     organisations,
     pages,
+    planning,
     proposals,
     reviews,
+    search,
     sections,
 )
 
@@ -37,6 +39,7 @@ def all_routes() -> list[BaseRoute]:
         *calls.routes,
         *ideas.routes,
         *directory.routes,
+        *planning.routes,
         *proposals.routes,
         *sections.routes,
         WebSocketRoute(urls.PATHS["section_live"], collab.endpoint, name="section_live"),
@@ -45,5 +48,6 @@ def all_routes() -> list[BaseRoute]:
         *budget.routes,
         *notifications.routes,
         *reviews.routes,
+        *search.routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]

@@ -20,7 +20,7 @@ from docx.enum.text import WD_BREAK
 from exports import wordkit
 from exports.budget import SOURCE_KINDS
 from exports.snapshot import ProposalSnapshot
-from exports.wordkit import clean, long_date, money, percent
+from exports.wordkit import clean, figure, long_date, money, percent
 
 TOC_INSTRUCTION = 'TOC \\o "1-2" \\h \\z \\u'
 
@@ -41,6 +41,7 @@ def build_application(snapshot: ProposalSnapshot) -> bytes:
     number = len(snapshot.sections)
     document.add_heading(f"{number + 1}. {snapshot.labels.partnership}", level=1)
     _partner_table(document, snapshot)
+    wordkit.landscape_section(document)  # eight columns of figures need the width
     document.add_heading(f"{number + 2}. {snapshot.labels.budget}", level=1)
     _budget_tables(document, snapshot)
     _finish(document, snapshot)
@@ -130,11 +131,11 @@ def _partner_table(document: Any, snapshot: ProposalSnapshot) -> None:
 
 
 def budget_rows(snapshot: ProposalSnapshot) -> tuple[list[str], list[list[str]]]:
-    """Partners × cost categories, with the totals row last."""
+    """Partners × cost categories, with the totals row last (the currency is said above)."""
     labels, budget, language = snapshot.labels, snapshot.budget, snapshot.language
 
     def amount(value: Any) -> str:
-        return money(value, budget.currency, language)
+        return figure(value, language)
 
     header = [labels.organisation, *(c.title for c in budget.categories), labels.total]
     rows = [
@@ -160,7 +161,7 @@ def cofunding_rows(snapshot: ProposalSnapshot) -> tuple[list[str], list[list[str
     labels, budget, language = snapshot.labels, snapshot.budget, snapshot.language
 
     def amount(value: Any) -> str:
-        return money(value, budget.currency, language)
+        return figure(value, language)
 
     header = [labels.organisation, *(labels.source_name(k) for k in SOURCE_KINDS), labels.total]
     rows = [
@@ -186,10 +187,13 @@ def cofunding_rows(snapshot: ProposalSnapshot) -> tuple[list[str], list[list[str
 
 def _budget_tables(document: Any, snapshot: ProposalSnapshot) -> None:
     labels, budget, language = snapshot.labels, snapshot.budget, snapshot.language
+    currency = clean(labels.amounts_in % {"currency": budget.currency})
     document.add_heading(clean(labels.budget_by_partner), level=2)
+    document.add_paragraph(currency)
     header, rows = budget_rows(snapshot)
     wordkit.table(document, header, rows, numeric_from=1)
     document.add_heading(clean(labels.cofunding), level=2)
+    document.add_paragraph(currency)
     header, rows = cofunding_rows(snapshot)
     wordkit.table(document, header, rows, numeric_from=1)
     document.add_heading(clean(labels.budget_lines), level=2)
@@ -200,8 +204,8 @@ def _budget_tables(document: Any, snapshot: ProposalSnapshot) -> None:
             titles.get(line.category, line.category),
             line.description,
             wordkit.format_quantity(line.quantity, language),
-            money(line.unit_cost, budget.currency, language),
-            money(line.amount, budget.currency, language),
+            figure(line.unit_cost, language),
+            figure(line.amount, language),
         ]
         for p in budget.partners
         for line in p.lines
@@ -209,6 +213,7 @@ def _budget_tables(document: Any, snapshot: ProposalSnapshot) -> None:
     if not lines:
         document.add_paragraph(clean(labels.no_budget))
         return
+    document.add_paragraph(currency)
     header = [
         labels.organisation,
         labels.category,

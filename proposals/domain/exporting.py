@@ -25,7 +25,7 @@ from exports.snapshot import Labels, PartnerInfo, ProposalSnapshot, SectionText
 from exports.workbook import budget_workbook
 from proposals.calls import library
 from proposals.calls.schema import TEMPLATES_DIR
-from proposals.domain import budget
+from proposals.domain import budget, pdf
 from proposals.domain.final import budget_hash
 from proposals.errors import Invalid
 from proposals.i18n import gettext as _
@@ -157,13 +157,22 @@ def export(
     user: User | None,
     kind: str,
     partner_key: str | None = None,
+    fmt: str = "docx",
 ) -> Export:
-    """Build one file and keep it in the export history (``user`` None: ``engage export``)."""
+    """Build one file and keep it in the export history (``user`` None: ``engage export``).
+
+    ``fmt`` "pdf": the Word file of the application or a declaration, made a
+    PDF by LibreOffice (``proposals.domain.pdf``).
+    """
     snap = snapshot(session, proposal)
     built = files(snap, kind, partner_key)
     if len(built) != 1:
         raise ValueError("one file per export")
     ((filename, content),) = built.items()
+    if fmt == "pdf":
+        if not filename.endswith(".docx"):
+            raise ValueError(f"no PDF of {kind}")
+        filename, content = filename.removesuffix(".docx") + ".pdf", pdf.docx_to_pdf(content)
     row = Export(
         proposal_id=proposal.id,
         kind=kind,

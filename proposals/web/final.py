@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from proposals import urls
-from proposals.domain import actions, exporting, final
+from proposals.domain import actions, exporting, final, pdf
 from proposals.errors import Invalid, NotFound
 from proposals.forms import CleanLine, Form
 from proposals.i18n import gettext as _
@@ -35,7 +35,9 @@ KINDS = ("application", "declaration", "package")
 MEDIA_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "zip": "application/zip",
+    "pdf": "application/pdf",
 }
+FORMATS = ("docx", "pdf")
 
 
 class SubmissionForm(Form):
@@ -75,6 +77,8 @@ def _page(request: Request, proposal: Proposal, values=None, errors=None) -> Res
                 s.partner.id: can(user, "export_declaration", s.partner) for s in states
             },
             "may_export": can(user, "export", proposal),
+            "pdf_available": pdf.available(),
+            "pdf_missing": pdf.missing_message(),
             "may_submit": can(user, "record_submission", proposal),
             "options": actions.options(session, proposal, user),
             "history": exporting.history(session, proposal),
@@ -100,8 +104,17 @@ def sign_off(request: Request) -> Response:
     return redirect(request, _url(proposal, "sign-offs"))
 
 
+def _format(request: Request) -> str:
+    """The file format asked for: Word unless the form says PDF."""
+    fmt = str(form(request).get("format") or "docx")
+    if fmt not in FORMATS:
+        raise Invalid(_("Choose Word or PDF."))
+    return fmt
+
+
 def _export(request: Request, proposal: Proposal, kind: str, partner: str | None) -> Response:
-    row = exporting.export(db(request), proposal, current_user(request), kind, partner)
+    fmt = _format(request)
+    row = exporting.export(db(request), proposal, current_user(request), kind, partner, fmt)
     return _download(row)
 
 
@@ -112,6 +125,10 @@ def make_export(request: Request) -> Response:
     kind = str(form(request).get("kind") or "")
     if kind not in ("application", "package"):
         raise Invalid(_("Choose what to export."))
+    if kind == "package" and _format(request) == "pdf":
+        raise Invalid(
+            _("The submission package is a .zip: choose Word or PDF for the application.")
+        )
     return _export(request, proposal, kind, None)
 
 

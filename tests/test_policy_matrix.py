@@ -373,6 +373,8 @@ FORMS: dict[str, tuple[Form, Changes]] = {
     "sign_off": (lambda w, p: {"partner": w.params["partner"]}, True),
     "export": (lambda w, p: {"kind": "application"}, True),
     "export_declaration": (lambda w, p: {"partner": w.params["partner"]}, True),
+    "word_upload": (lambda w, p: {}, False),  # no file: the message says what to choose
+    "word_apply": (lambda w, p: {}, False),  # nothing accepted: nothing saved
     "submission": (lambda w, p: {"submitted_on": "2026-12-01", "reference": "R-1"}, False),
     "notifications_read": (lambda w, p: {}, False),
     "admin_calls": (lambda w, p: {}, False),

@@ -33,7 +33,7 @@ def build_application(snapshot: ProposalSnapshot) -> bytes:
     wordkit.prepare(document)
     wordkit.update_fields_on_open(document)
     _title_page(document, snapshot)
-    _contents(document, snapshot)
+    contents = _contents(document, snapshot)
     lists = wordkit._Lists(document)
     for number, section in enumerate(snapshot.sections, 1):
         document.add_heading(clean(f"{number}. {section.title}"), level=1)
@@ -44,6 +44,7 @@ def build_application(snapshot: ProposalSnapshot) -> bytes:
     wordkit.landscape_section(document)  # eight columns of figures need the width
     document.add_heading(f"{number + 2}. {snapshot.labels.budget}", level=1)
     _budget_tables(document, snapshot)
+    wordkit.fill_contents(document, contents)
     _finish(document, snapshot)
     return wordkit.save(document, snapshot.moment)
 
@@ -107,12 +108,13 @@ def _title_page(document: Any, snapshot: ProposalSnapshot) -> None:
     document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
 
 
-def _contents(document: Any, snapshot: ProposalSnapshot) -> None:
+def _contents(document: Any, snapshot: ProposalSnapshot) -> Any:
+    """The contents field (its entries are written once the headings are there)."""
     document.add_paragraph(clean(snapshot.labels.toc), style=document.styles["TOC Heading"])
-    wordkit.add_field(
-        document.add_paragraph(), TOC_INSTRUCTION, clean(snapshot.labels.toc_placeholder)
-    )
+    field = document.add_paragraph()
+    wordkit.add_field(field, TOC_INSTRUCTION, clean(snapshot.labels.toc_placeholder))
     document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+    return field
 
 
 def partner_rows(snapshot: ProposalSnapshot) -> tuple[list[str], list[list[str]]]:

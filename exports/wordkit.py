@@ -208,6 +208,78 @@ def add_field(paragraph: Paragraph, instruction: str, placeholder: str = "") -> 
     run_with(end)
 
 
+def fill_contents(document: Any, paragraph: Paragraph, levels: int = 2) -> None:
+    """Write the headings into the table of contents field of ``paragraph`` as its result.
+
+    The field (see ``add_field``) then shows every Heading 1 and 2 as a link to
+    its heading before anyone updates it; Word updates it on opening (page
+    numbers too), and the PDF export has LibreOffice update it.
+    """
+    headings = [
+        (int(p.style.name.rsplit(" ", 1)[1]), p)
+        for p in document.paragraphs
+        if p.style is not None and p.style.name in {f"Heading {n}" for n in range(1, levels + 1)}
+    ]
+    runs = paragraph._p.findall(qn("w:r"))
+    result = next(r for r in runs if r.find(qn("w:t")) is not None)
+    end = runs[-1]
+    if not headings:
+        return
+    target = paragraph
+    for index, (level, heading) in enumerate(headings):
+        name = f"_TocEngage{index + 1}"
+        _bookmark(heading, name, 1000 + index)
+        if index:
+            target = _paragraph_after(target)
+        target.style = _toc_style(document, level)
+        link = OxmlElement("w:hyperlink")
+        link.set(qn("w:anchor"), name)
+        link.set(qn("w:history"), "1")
+        run = OxmlElement("w:r")
+        text = OxmlElement("w:t")
+        text.set(qn("xml:space"), "preserve")
+        text.text = clean(heading.text)
+        run.append(text)
+        link.append(run)
+        if index == 0:
+            result.addprevious(link)
+        else:
+            target._p.append(link)
+    paragraph._p.remove(result)
+    target._p.append(end)  # the field ends after the last entry
+
+
+def _paragraph_after(paragraph: Paragraph) -> Paragraph:
+    element = OxmlElement("w:p")
+    paragraph._p.addnext(element)
+    return Paragraph(element, paragraph._parent)
+
+
+def _toc_style(document: Any, level: int) -> Any:
+    """The "TOC 1" / "TOC 2" paragraph styles Word uses for its contents, made if missing."""
+    name = f"TOC {level}"
+    if name not in {style.name for style in document.styles}:
+        style = document.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+        style.base_style = document.styles["Normal"]
+        style.paragraph_format.left_indent = Mm(6 * (level - 1))
+        style.paragraph_format.space_after = Pt(2)
+    return document.styles[name]
+
+
+def _bookmark(paragraph: Paragraph, name: str, number: int) -> None:
+    start = OxmlElement("w:bookmarkStart")
+    start.set(qn("w:id"), str(number))
+    start.set(qn("w:name"), name)
+    finish = OxmlElement("w:bookmarkEnd")
+    finish.set(qn("w:id"), str(number))
+    properties = paragraph._p.pPr
+    if properties is not None:
+        properties.addnext(start)
+    else:
+        paragraph._p.insert(0, start)
+    paragraph._p.append(finish)
+
+
 def page_footer(document: Any, label: str) -> None:
     """ "Page X of Y" in every footer, from a label with ``%(page)s`` and ``%(pages)s``."""
     for section in _own(document, "footer"):

@@ -62,6 +62,12 @@ def test_application_opens_with_every_section_totals_and_page_numbers(tmp_path: 
     assert pages and pages[0] == ("1", pages[0][1]) and int(pages[0][1]) > 3
     assert pages[-1][0] == pages[-1][1]
     assert "Spis treści" in text  # the labels are in the call's language
+    # The contents list the headings even before Word updates them (with page numbers).
+    contents = squeeze(text.split("\f")[1])
+    assert "Spis treści" in contents and "Aktualizuj pole" not in contents
+    for number, section in enumerate(snapshot.sections, 1):
+        assert squeeze(f"{number}. {section.title}") in contents
+    assert POLISH.budget_lines in contents
 
     # python-docx reads back the headings in the call's order and the tables' totals.
     document = docx.Document(io.BytesIO(data))

@@ -33,7 +33,11 @@ def _written(db) -> list[Section]:  # type: ignore[no-untyped-def]
 def _paragraph_after(document, title: str):  # type: ignore[no-untyped-def]
     """The first text paragraph under the heading of ``title``."""
     paragraphs = document.paragraphs
-    start = next(i for i, p in enumerate(paragraphs) if p.text.endswith(title))
+    start = next(
+        i
+        for i, p in enumerate(paragraphs)
+        if p.style.name == "Heading 1" and p.text.endswith(title)
+    )
     return next(p for p in paragraphs[start + 1 :] if p.text.strip())
 
 

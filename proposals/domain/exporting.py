@@ -130,25 +130,31 @@ def _workbook_labels(language: str) -> dict[str, str]:
         return budget.workbook_labels()
 
 
-def files(snap: ProposalSnapshot, kind: str, partner_key: str | None = None) -> dict[str, bytes]:
-    """The files of one export kind: name → bytes."""
+def files(
+    snap: ProposalSnapshot, kind: str, partner_key: str | None = None, as_pdf: bool = False
+) -> dict[str, bytes]:
+    """The files of one export kind: name → bytes (``as_pdf``: the Word files as PDF)."""
     stem = _slug(snap.acronym or snap.title)
     if kind == "application":
-        return {f"{stem}-application.docx": build_application(snap)}
-    if kind == "declaration":
+        built = {f"{stem}-application.docx": build_application(snap)}
+    elif kind == "declaration":
         chosen = [p for p in snap.partners if partner_key in (None, p.key)]
-        return {
+        built = {
             f"{stem}-declaration-{_slug(p.name)}.docx": build_declaration(snap, p.key)
             for p in chosen
         }
-    if kind == "package":
-        contents = (
-            files(snap, "application")
-            | files(snap, "declaration")
-            | {f"{stem}-budget.xlsx": budget_workbook(snap.budget, _workbook_labels(snap.language))}
+    elif kind == "package":
+        contents = files(snap, "application", as_pdf=as_pdf) | files(
+            snap, "declaration", as_pdf=as_pdf
         )
-        return {f"{stem}-submission.zip": build_package(contents, snap.moment)}
-    raise ValueError(kind)
+        contents[f"{stem}-budget.xlsx"] = budget_workbook(
+            snap.budget, _workbook_labels(snap.language)
+        )
+        name = f"{stem}-submission-pdf.zip" if as_pdf else f"{stem}-submission.zip"
+        return {name: build_package(contents, snap.moment)}
+    else:
+        raise ValueError(kind)
+    return pdf.as_pdfs(built) if as_pdf else built
 
 
 def export(
@@ -161,18 +167,14 @@ def export(
 ) -> Export:
     """Build one file and keep it in the export history (``user`` None: ``engage export``).
 
-    ``fmt`` "pdf": the Word file of the application or a declaration, made a
-    PDF by LibreOffice (``proposals.domain.pdf``).
+    ``fmt`` "pdf": the Word files made PDF by LibreOffice (``proposals.domain.pdf``);
+    the package then holds the PDFs.
     """
     snap = snapshot(session, proposal)
-    built = files(snap, kind, partner_key)
+    built = files(snap, kind, partner_key, as_pdf=fmt == "pdf")
     if len(built) != 1:
         raise ValueError("one file per export")
     ((filename, content),) = built.items()
-    if fmt == "pdf":
-        if not filename.endswith(".docx"):
-            raise ValueError(f"no PDF of {kind}")
-        filename, content = filename.removesuffix(".docx") + ".pdf", pdf.docx_to_pdf(content)
     row = Export(
         proposal_id=proposal.id,
         kind=kind,

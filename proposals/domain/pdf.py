@@ -150,13 +150,22 @@ def _run(program: str, profile: Path, arguments: list[str], time_limit: float) -
 
 def docx_to_pdf(docx: bytes, time_limit: float | None = None) -> bytes:
     """The PDF of a .docx, its table of contents filled; ``Invalid`` says why when it cannot."""
+    return as_pdfs({"file.docx": docx}, time_limit)["file.pdf"]
+
+
+def as_pdfs(files: dict[str, bytes], time_limit: float | None = None) -> dict[str, bytes]:
+    """Each ``name.docx`` as ``name.pdf`` (one after the other, holding the worker's turn)."""
     program = soffice()
     if program is None:
         raise Invalid(missing_message())
     if not _lock.acquire(timeout=WAIT_SECONDS):
         raise Invalid(_("Another PDF is being made right now. Try again in a minute."))
+    limit = TIME_LIMIT if time_limit is None else time_limit
     try:
-        return _convert(program, docx, TIME_LIMIT if time_limit is None else time_limit)
+        return {
+            name.removesuffix(".docx") + ".pdf": _convert(program, data, limit)
+            for name, data in files.items()
+        }
     finally:
         _lock.release()
 

@@ -129,10 +129,6 @@ def make_export(request: Request) -> Response:
     kind = str(form(request).get("kind") or "")
     if kind not in ("application", "package"):
         raise Invalid(_("Choose what to export."))
-    if kind == "package" and _format(request) == "pdf":
-        raise Invalid(
-            _("The submission package is a .zip: choose Word or PDF for the application.")
-        )
     return _export(request, proposal, kind, None)
 
 

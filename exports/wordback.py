@@ -36,6 +36,8 @@ _LISTS = {
 }
 _PLAIN = ("Normal", "Body Text", "Default Paragraph Font", "Plain Text")
 MAX_PARTS = 500
+#: What a .docx may hold once unpacked: far above a long application, far below a zip bomb.
+MAX_UNPACKED = 100 * 1024 * 1024
 
 #: Notices, as keys the application translates.
 TABLE, PICTURE, STYLE = "table", "picture", "style"
@@ -68,8 +70,9 @@ class _Run:
 def read_parts(data: bytes) -> list[Part]:
     """The Heading 1 parts of a .docx, in order (what comes before the first is left out)."""
     try:
-        if not zipfile.is_zipfile(io.BytesIO(data)):
-            raise NotWord("not a zip")
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED:
+                raise NotWord("too large once unpacked")
         document = Document(io.BytesIO(data))
     except NotWord:
         raise

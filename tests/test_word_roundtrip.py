@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import io
 import re
+import zipfile
 
 import docx
 from docx.oxml import OxmlElement
@@ -153,6 +154,12 @@ def test_uploads_that_are_not_the_export_get_a_clear_message(app, db):
     assert broken.status_code == 400 and "This is not a Word file" in broken.text
     forged = _upload(anna, pid, "nosuchexport", exported.content)
     assert forged.status_code == 400 and "Choose the export" in forged.text
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", b"\0" * (101 * 1024 * 1024))
+    assert len(bomb.getvalue()) < 1024 * 1024
+    unpacked = _upload(anna, pid, export_id, bomb.getvalue())
+    assert unpacked.status_code == 400 and "This is not a Word file" in unpacked.text
     same = _upload(anna, pid, export_id, exported.content)
     assert same.status_code == 200 and "No section was changed in Word" in same.text
     blank = docx.Document()

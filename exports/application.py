@@ -20,7 +20,7 @@ from docx.enum.text import WD_BREAK
 from exports import wordkit
 from exports.budget import SOURCE_KINDS
 from exports.snapshot import ProposalSnapshot
-from exports.wordkit import clean, long_date, money, percent
+from exports.wordkit import clean, figure, long_date, money, percent
 
 TOC_INSTRUCTION = 'TOC \\o "1-2" \\h \\z \\u'
 
@@ -33,7 +33,7 @@ def build_application(snapshot: ProposalSnapshot) -> bytes:
     wordkit.prepare(document)
     wordkit.update_fields_on_open(document)
     _title_page(document, snapshot)
-    _contents(document, snapshot)
+    contents = _contents(document, snapshot)
     lists = wordkit._Lists(document)
     for number, section in enumerate(snapshot.sections, 1):
         document.add_heading(clean(f"{number}. {section.title}"), level=1)
@@ -41,8 +41,10 @@ def build_application(snapshot: ProposalSnapshot) -> bytes:
     number = len(snapshot.sections)
     document.add_heading(f"{number + 1}. {snapshot.labels.partnership}", level=1)
     _partner_table(document, snapshot)
+    wordkit.landscape_section(document)  # eight columns of figures need the width
     document.add_heading(f"{number + 2}. {snapshot.labels.budget}", level=1)
     _budget_tables(document, snapshot)
+    wordkit.fill_contents(document, contents)
     _finish(document, snapshot)
     return wordkit.save(document, snapshot.moment)
 
@@ -106,12 +108,13 @@ def _title_page(document: Any, snapshot: ProposalSnapshot) -> None:
     document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
 
 
-def _contents(document: Any, snapshot: ProposalSnapshot) -> None:
+def _contents(document: Any, snapshot: ProposalSnapshot) -> Any:
+    """The contents field (its entries are written once the headings are there)."""
     document.add_paragraph(clean(snapshot.labels.toc), style=document.styles["TOC Heading"])
-    wordkit.add_field(
-        document.add_paragraph(), TOC_INSTRUCTION, clean(snapshot.labels.toc_placeholder)
-    )
+    field = document.add_paragraph()
+    wordkit.add_field(field, TOC_INSTRUCTION, clean(snapshot.labels.toc_placeholder))
     document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+    return field
 
 
 def partner_rows(snapshot: ProposalSnapshot) -> tuple[list[str], list[list[str]]]:
@@ -130,11 +133,11 @@ def _partner_table(document: Any, snapshot: ProposalSnapshot) -> None:
 
 
 def budget_rows(snapshot: ProposalSnapshot) -> tuple[list[str], list[list[str]]]:
-    """Partners × cost categories, with the totals row last."""
+    """Partners × cost categories, with the totals row last (the currency is said above)."""
     labels, budget, language = snapshot.labels, snapshot.budget, snapshot.language
 
     def amount(value: Any) -> str:
-        return money(value, budget.currency, language)
+        return figure(value, language)
 
     header = [labels.organisation, *(c.title for c in budget.categories), labels.total]
     rows = [
@@ -160,7 +163,7 @@ def cofunding_rows(snapshot: ProposalSnapshot) -> tuple[list[str], list[list[str
     labels, budget, language = snapshot.labels, snapshot.budget, snapshot.language
 
     def amount(value: Any) -> str:
-        return money(value, budget.currency, language)
+        return figure(value, language)
 
     header = [labels.organisation, *(labels.source_name(k) for k in SOURCE_KINDS), labels.total]
     rows = [
@@ -186,10 +189,13 @@ def cofunding_rows(snapshot: ProposalSnapshot) -> tuple[list[str], list[list[str
 
 def _budget_tables(document: Any, snapshot: ProposalSnapshot) -> None:
     labels, budget, language = snapshot.labels, snapshot.budget, snapshot.language
+    currency = clean(labels.amounts_in % {"currency": budget.currency})
     document.add_heading(clean(labels.budget_by_partner), level=2)
+    document.add_paragraph(currency)
     header, rows = budget_rows(snapshot)
     wordkit.table(document, header, rows, numeric_from=1)
     document.add_heading(clean(labels.cofunding), level=2)
+    document.add_paragraph(currency)
     header, rows = cofunding_rows(snapshot)
     wordkit.table(document, header, rows, numeric_from=1)
     document.add_heading(clean(labels.budget_lines), level=2)
@@ -200,8 +206,8 @@ def _budget_tables(document: Any, snapshot: ProposalSnapshot) -> None:
             titles.get(line.category, line.category),
             line.description,
             wordkit.format_quantity(line.quantity, language),
-            money(line.unit_cost, budget.currency, language),
-            money(line.amount, budget.currency, language),
+            figure(line.unit_cost, language),
+            figure(line.amount, language),
         ]
         for p in budget.partners
         for line in p.lines
@@ -209,6 +215,7 @@ def _budget_tables(document: Any, snapshot: ProposalSnapshot) -> None:
     if not lines:
         document.add_paragraph(clean(labels.no_budget))
         return
+    document.add_paragraph(currency)
     header = [
         labels.organisation,
         labels.category,

@@ -63,6 +63,7 @@ class Labels:
     quantity: str = N_("Quantity")
     unit_cost: str = N_("Unit cost")
     amount: str = N_("Amount")
+    amounts_in: str = N_("Amounts in %(currency)s")
     total: str = N_("Total")
     cofunding: str = N_("Co-funding")
     share: str = N_("Share")

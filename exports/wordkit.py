@@ -18,11 +18,12 @@ from typing import Any
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
+from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
 from docx.opc.constants import RELATIONSHIP_TYPE
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Mm, RGBColor
+from docx.shared import Mm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
 
 from exports.locales import format_locale
@@ -48,6 +49,13 @@ REQUIRED_STYLES = (
     "Footer",
 )
 LIST_DEPTH = 2  # deeper lists use the second level's style
+#: The one font family of every export (LibreOffice shows it with the metric-equal Liberation Sans).
+FONT = "Arial"
+MARGIN_MM = 20
+#: A generous width of one character in Arial (bold, wide letters), in ems, and a cell's padding.
+_CHAR_EM = 0.62
+_PADDING_MM = 2.4
+_TABLE_SIZES_PT = (10, 9, 8)
 
 
 def clean(text: str) -> str:
@@ -56,7 +64,12 @@ def clean(text: str) -> str:
 
 
 def money(amount: Decimal, currency: str, language: str) -> str:
-    return f"{format_decimal(amount, format='#,##0.00', locale=format_locale(language))} {currency}"
+    return f"{figure(amount, language)} {currency}"
+
+
+def figure(amount: Decimal, language: str) -> str:
+    """An amount without its currency (a table names the currency once, above it)."""
+    return format_decimal(amount, format="#,##0.00", locale=format_locale(language))
 
 
 def percent(value: Decimal | None, language: str) -> str:
@@ -73,12 +86,55 @@ def long_date(value: Any, language: str) -> str:
 
 
 def prepare(document: Any) -> None:
-    """A4 with 20 mm margins, and the character style for links."""
+    """A4 with 20 mm margins, the character style for links, and one font family."""
     for section in document.sections:
         section.page_width, section.page_height = Mm(210), Mm(297)
-        section.left_margin = section.right_margin = Mm(20)
-        section.top_margin = section.bottom_margin = Mm(20)
+        section.left_margin = section.right_margin = Mm(MARGIN_MM)
+        section.top_margin = section.bottom_margin = Mm(MARGIN_MM)
     ensure_styles(document)
+    one_font(document)
+
+
+def one_font(document: Any, family: str = FONT) -> None:
+    """Every style and the document defaults in ``family`` (not the theme's two fonts)."""
+    styles = document.styles.element
+    defaults = styles.find(qn("w:docDefaults"))
+    if defaults is not None and defaults.find(".//" + qn("w:rFonts")) is None:
+        _default_run_fonts(defaults)
+    for fonts in styles.iter(qn("w:rFonts")):
+        for name in ("asciiTheme", "hAnsiTheme", "eastAsiaTheme", "cstheme"):
+            fonts.attrib.pop(qn(f"w:{name}"), None)
+        for name in ("ascii", "hAnsi", "eastAsia", "cs"):
+            fonts.set(qn(f"w:{name}"), family)
+
+
+def _default_run_fonts(defaults: Any) -> Any:
+    """The ``w:rFonts`` of ``w:docDefaults/w:rPrDefault/w:rPr``, made if missing."""
+    run_default = defaults.find(qn("w:rPrDefault"))
+    if run_default is None:
+        run_default = OxmlElement("w:rPrDefault")
+        defaults.insert(0, run_default)
+    properties = run_default.find(qn("w:rPr"))
+    if properties is None:
+        properties = OxmlElement("w:rPr")
+        run_default.append(properties)
+    fonts = OxmlElement("w:rFonts")
+    properties.insert(0, fonts)
+    return fonts
+
+
+def landscape_section(document: Any) -> Any:
+    """From here on, A4 landscape pages (the wide budget tables); header and footer go on."""
+    section = document.add_section(WD_SECTION.NEW_PAGE)
+    section.orientation = WD_ORIENT.LANDSCAPE
+    section.page_width, section.page_height = Mm(297), Mm(210)
+    return section
+
+
+def text_width_mm(document: Any) -> float:
+    """The width between the margins of the document's last (current) section."""
+    section = document.sections[-1]
+    return float(section.page_width.mm - section.left_margin.mm - section.right_margin.mm)
 
 
 def ensure_styles(document: Any) -> None:
@@ -153,9 +209,81 @@ def add_field(paragraph: Paragraph, instruction: str, placeholder: str = "") -> 
     run_with(end)
 
 
+def fill_contents(document: Any, paragraph: Paragraph, levels: int = 2) -> None:
+    """Write the headings into the table of contents field of ``paragraph`` as its result.
+
+    The field (see ``add_field``) then shows every Heading 1 and 2 as a link to
+    its heading before anyone updates it; Word updates it on opening (page
+    numbers too), and the PDF export has LibreOffice update it.
+    """
+    headings = [
+        (int(p.style.name.rsplit(" ", 1)[1]), p)
+        for p in document.paragraphs
+        if p.style is not None and p.style.name in {f"Heading {n}" for n in range(1, levels + 1)}
+    ]
+    runs = paragraph._p.findall(qn("w:r"))
+    result = next(r for r in runs if r.find(qn("w:t")) is not None)
+    end = runs[-1]
+    if not headings:
+        return
+    target = paragraph
+    for index, (level, heading) in enumerate(headings):
+        name = f"_TocEngage{index + 1}"
+        _bookmark(heading, name, 1000 + index)
+        if index:
+            target = _paragraph_after(target)
+        target.style = _toc_style(document, level)
+        link = OxmlElement("w:hyperlink")
+        link.set(qn("w:anchor"), name)
+        link.set(qn("w:history"), "1")
+        run = OxmlElement("w:r")
+        text = OxmlElement("w:t")
+        text.set(qn("xml:space"), "preserve")
+        text.text = clean(heading.text)
+        run.append(text)
+        link.append(run)
+        if index == 0:
+            result.addprevious(link)
+        else:
+            target._p.append(link)
+    paragraph._p.remove(result)
+    target._p.append(end)  # the field ends after the last entry
+
+
+def _paragraph_after(paragraph: Paragraph) -> Paragraph:
+    element = OxmlElement("w:p")
+    paragraph._p.addnext(element)
+    return Paragraph(element, paragraph._parent)
+
+
+def _toc_style(document: Any, level: int) -> Any:
+    """The "TOC 1" / "TOC 2" paragraph styles Word uses for its contents, made if missing."""
+    name = f"TOC {level}"
+    if name not in {style.name for style in document.styles}:
+        style = document.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+        style.base_style = document.styles["Normal"]
+        style.paragraph_format.left_indent = Mm(6 * (level - 1))
+        style.paragraph_format.space_after = Pt(2)
+    return document.styles[name]
+
+
+def _bookmark(paragraph: Paragraph, name: str, number: int) -> None:
+    start = OxmlElement("w:bookmarkStart")
+    start.set(qn("w:id"), str(number))
+    start.set(qn("w:name"), name)
+    finish = OxmlElement("w:bookmarkEnd")
+    finish.set(qn("w:id"), str(number))
+    properties = paragraph._p.pPr
+    if properties is not None:
+        properties.addnext(start)
+    else:
+        paragraph._p.insert(0, start)
+    paragraph._p.append(finish)
+
+
 def page_footer(document: Any, label: str) -> None:
     """ "Page X of Y" in every footer, from a label with ``%(page)s`` and ``%(pages)s``."""
-    for section in document.sections:
+    for section in _own(document, "footer"):
         paragraph = section.footer.paragraphs[0]
         paragraph.style = document.styles["Footer"]
         paragraph.alignment = 1  # centred
@@ -168,8 +296,16 @@ def page_footer(document: Any, label: str) -> None:
                 paragraph.add_run(clean(piece))
 
 
+def _own(document: Any, part: str) -> list[Any]:
+    """The sections with their own header (footer): the first, and any not linked to the last."""
+    sections = list(document.sections)
+    return [
+        s for i, s in enumerate(sections) if i == 0 or not getattr(s, part).is_linked_to_previous
+    ]
+
+
 def page_header(document: Any, text: str) -> None:
-    for section in document.sections:
+    for section in _own(document, "header"):
         paragraph = section.header.paragraphs[0]
         paragraph.style = document.styles["Header"]
         paragraph.alignment = 2  # right
@@ -182,26 +318,93 @@ def repeat_as_header(row: Any) -> None:
     tr_pr.append(OxmlElement("w:tblHeader"))
 
 
-def fill_row(row: Any, values: list[str], bold: bool = False, numeric_from: int = 99) -> None:
+def fill_row(
+    row: Any, values: list[str], bold: bool = False, numeric_from: int = 99, size: Any = None
+) -> None:
     """Fill one table row through ``row.cells`` (``table.cell(r, c)`` is quadratic)."""
     for index, (cell, value) in enumerate(zip(row.cells, values, strict=False)):
         paragraph = cell.paragraphs[0]
         run = paragraph.add_run(clean(value))
         if bold:
             run.bold = True
+        if size is not None:
+            run.font.size = size
         if index >= numeric_from:
             paragraph.alignment = 2
 
 
-def table(document: Any, header: list[str], rows: list[list[str]], numeric_from: int = 99) -> Any:
-    """A "Table Grid" table whose header row repeats; the last row may be a total."""
+def column_widths(
+    header: list[str], rows: list[list[str]], width_mm: float
+) -> tuple[list[float], int]:
+    """Column widths (mm) by content, and the font size (pt) at which they fit ``width_mm``.
+
+    Each column is at least as wide as its longest word (a figure with its
+    no-break spaces is one word), so no word breaks inside; the rest of the
+    width goes to the columns with the longest texts. The size is the largest
+    of 10, 9, 8 pt at which the longest words fit side by side.
+    """
+    columns = list(zip(header, *rows, strict=True)) if rows else [(h,) for h in header]
+    words = [max((len(w) for v in col for w in v.split()), default=1) for col in columns]
+    texts = [max((len(v) for v in col), default=1) for col in columns]
+    size = _TABLE_SIZES_PT[-1]
+    for candidate in _TABLE_SIZES_PT:
+        if sum(_mm(n, candidate) for n in words) <= width_mm:
+            size = candidate
+            break
+    least = [_mm(n, size) for n in words]
+    wanted = [max(_mm(n, size), low) for n, low in zip(texts, least, strict=True)]
+    spare = width_mm - sum(least)
+    extra = [w - low for w, low in zip(wanted, least, strict=True)]
+    if spare <= 0 or not sum(extra):
+        scale = width_mm / sum(least)
+        return [w * scale for w in least], size
+    share = min(1.0, spare / sum(extra))
+    widths = [low + e * share for low, e in zip(least, extra, strict=True)]
+    rest = (width_mm - sum(widths)) / len(widths)  # all the text fits: even out the rest
+    return [w + rest for w in widths], size
+
+
+def _mm(characters: int, size_pt: int) -> float:
+    return characters * size_pt * _CHAR_EM * 25.4 / 72 + _PADDING_MM
+
+
+def _fixed_widths(grid: Any, widths_mm: list[float]) -> None:
+    """A fixed layout with these column widths (Word and LibreOffice both keep them)."""
+    grid.autofit = False
+    properties = grid._tbl.tblPr
+    width = properties.find(qn("w:tblW"))  # python-docx writes one ("auto")
+    if width is not None:
+        width.set(qn("w:type"), "dxa")
+        width.set(qn("w:w"), str(int(sum(Mm(w).twips for w in widths_mm))))
+    for column, width_mm in zip(grid.columns, widths_mm, strict=True):
+        column.width = Mm(width_mm)
+    for row in grid.rows:
+        for cell, width_mm in zip(row.cells, widths_mm, strict=True):
+            cell.width = Mm(width_mm)
+
+
+def table(
+    document: Any,
+    header: list[str],
+    rows: list[list[str]],
+    numeric_from: int = 99,
+    width_mm: float | None = None,
+) -> Any:
+    """A "Table Grid" table whose header row repeats; the last row may be a total.
+
+    Columns are as wide as their content needs (``column_widths``) within the
+    text width of the current section, or ``width_mm``.
+    """
+    widths, size = column_widths(header, rows, width_mm or text_width_mm(document))
     grid = document.add_table(rows=1 + len(rows), cols=len(header))
     grid.style = document.styles["Table Grid"]
     all_rows = grid.rows
-    fill_row(all_rows[0], header, bold=True, numeric_from=numeric_from)
+    points = Pt(size)
+    fill_row(all_rows[0], header, bold=True, numeric_from=numeric_from, size=points)
     repeat_as_header(all_rows[0])
     for row, values in zip(all_rows[1:], rows, strict=True):
-        fill_row(row, values, numeric_from=numeric_from)
+        fill_row(row, values, numeric_from=numeric_from, size=points)
+    _fixed_widths(grid, widths)
     return grid
 
 

@@ -117,6 +117,8 @@ PATHS: dict[str, str] = {
     "sign_off": "/proposals/{pid}/final/sign-off",
     "export": "/proposals/{pid}/final/export",
     "export_declaration": "/proposals/{pid}/final/declaration",
+    "word_upload": "/proposals/{pid}/final/word",
+    "word_apply": "/proposals/{pid}/final/word/apply",
     "submission": "/proposals/{pid}/final/submission",
     "export_download": "/proposals/{pid}/exports/{eid}",
     # annexes

@@ -62,6 +62,12 @@ def test_application_opens_with_every_section_totals_and_page_numbers(tmp_path: 
     assert pages and pages[0] == ("1", pages[0][1]) and int(pages[0][1]) > 3
     assert pages[-1][0] == pages[-1][1]
     assert "Spis treści" in text  # the labels are in the call's language
+    # The contents list the headings even before Word updates them (with page numbers).
+    contents = squeeze(text.split("\f")[1])
+    assert "Spis treści" in contents and "Aktualizuj pole" not in contents
+    for number, section in enumerate(snapshot.sections, 1):
+        assert squeeze(f"{number}. {section.title}") in contents
+    assert POLISH.budget_lines in contents
 
     # python-docx reads back the headings in the call's order and the tables' totals.
     document = docx.Document(io.BytesIO(data))
@@ -72,19 +78,25 @@ def test_application_opens_with_every_section_totals_and_page_numbers(tmp_path: 
     by_partner = next(t for t in document.tables if t.rows[0].cells[1].text == first_category)
     last = [c.text for c in by_partner.rows[-1].cells]
     assert last[0] == POLISH.total
-    assert last[-1] == wordkit.money(budget.total_costs, "EUR", "pl")
+    assert last[-1] == wordkit.figure(budget.total_costs, "pl")  # "EUR" once, above the table
     for category, cell in zip(budget.categories, last[1:-1], strict=True):
-        assert cell == wordkit.money(budget.category_total(category.key), "EUR", "pl")
+        assert cell == wordkit.figure(budget.category_total(category.key), "pl")
     cofunding = next(t for t in document.tables if t.rows[0].cells[1].text == POLISH.source_grant)
     totals = [c.text for c in cofunding.rows[-2].cells]
     assert totals[1:] == [
-        *(wordkit.money(budget.funding(k), "EUR", "pl") for k in SOURCE_KINDS),
-        wordkit.money(budget.total_funding, "EUR", "pl"),
+        *(wordkit.figure(budget.funding(k), "pl") for k in SOURCE_KINDS),
+        wordkit.figure(budget.total_funding, "pl"),
     ]
+    assert "Kwoty w EUR" in text or "Amounts in EUR" in text
     assert cofunding.rows[-1].cells[1].text == wordkit.percent(budget.source_share("grant"), "pl")
-    assert len(document.sections) == 1
-    section = document.sections[0]
+    # Portrait A4 for the texts, landscape A4 for the budget; one font family throughout.
+    assert len(document.sections) == 2
+    section, budget_pages = document.sections
     assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
+    assert (round(budget_pages.page_width.mm), round(budget_pages.page_height.mm)) == (297, 210)
+    styles = document.styles.element.xml
+    assert not re.search(r"w:(ascii|hAnsi|eastAsia)Theme|w:cstheme", styles)
+    assert set(re.findall(r'w:ascii="([^"]+)"', styles)) == {wordkit.FONT}
     assert document.core_properties.title == "BVT – Bałtyccy wolontariusze razem"
     assert document.core_properties.language == "pl"
     assert document.core_properties.created.year == 2027

@@ -135,6 +135,8 @@ def post_routes(d: Demo) -> list[str]:
         d.url("/final/sign-off"),
         d.url("/final/export"),
         d.url("/final/submission"),
+        d.url("/final/word"),
+        d.url("/final/word/apply"),
         "/notifications/read",
         "/admin/mentors",
     ]

@@ -384,6 +384,8 @@ FORMS: dict[str, tuple[Form, Changes]] = {
     "sign_off": (lambda w, p: {"partner": w.params["partner"], "confirmed": "1"}, True),
     "export": (lambda w, p: {"kind": "application"}, True),
     "export_declaration": (lambda w, p: {"partner": w.params["partner"]}, True),
+    "word_upload": (lambda w, p: {}, False),  # no file: the message says what to choose
+    "word_apply": (lambda w, p: {}, False),  # nothing accepted: nothing saved
     "submission": (lambda w, p: {"submitted_on": "2026-12-01", "reference": "R-1"}, False),
     "notifications_read": (lambda w, p: {}, False),
     "plan": (lambda w, p: {key: "2027-02-01" for key in PLAN_KEYS}, True),

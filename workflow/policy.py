@@ -199,6 +199,8 @@ POLICY: dict[str, Rule] = {
     ),
     "export": _rule("proposal", ["coordinator"]),
     "export_declaration": _rule("partner", ["coordinator", "partner_member"]),
+    # Edits made in Word come back; each accepted section also needs "edit_text".
+    "import_word": _rule("proposal", ["coordinator", "writer"], OPEN, READ_ONLY_REFUSAL),
     "record_submission": _rule(
         "proposal",
         ["coordinator"],

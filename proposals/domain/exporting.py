@@ -26,7 +26,7 @@ from exports.snapshot import Labels, PartnerInfo, ProposalSnapshot, SectionText
 from exports.workbook import budget_workbook
 from proposals.calls import library
 from proposals.calls.schema import TEMPLATES_DIR
-from proposals.domain import annexes, budget
+from proposals.domain import annexes, budget, pdf
 from proposals.domain.final import budget_hash
 from proposals.errors import Invalid
 from proposals.i18n import (
@@ -145,26 +145,34 @@ def files(
     kind: str,
     partner_key: str | None = None,
     attachments: dict[str, bytes] | None = None,
+    as_pdf: bool = False,
 ) -> dict[str, bytes]:
-    """The files of one export kind: name → bytes (``attachments``: the package's annexes)."""
+    """The files of one export kind: name → bytes.
+
+    ``attachments``: the package's annexes; ``as_pdf``: the Word files as PDF.
+    """
     stem = _slug(snap.acronym or snap.title)
     if kind == "application":
-        return {f"{stem}-application.docx": build_application(snap)}
-    if kind == "declaration":
+        built = {f"{stem}-application.docx": build_application(snap)}
+    elif kind == "declaration":
         chosen = [p for p in snap.partners if partner_key in (None, p.key)]
-        return {
+        built = {
             f"{stem}-declaration-{_slug(p.name)}.docx": build_declaration(snap, p.key)
             for p in chosen
         }
-    if kind == "package":
-        contents = (
-            files(snap, "application")
-            | files(snap, "declaration")
-            | {f"{stem}-budget.xlsx": budget_workbook(snap.budget, _workbook_labels(snap.language))}
-            | (attachments or {})
+    elif kind == "package":
+        contents = files(snap, "application", as_pdf=as_pdf) | files(
+            snap, "declaration", as_pdf=as_pdf
         )
-        return {f"{stem}-submission.zip": build_package(contents, snap.moment)}
-    raise ValueError(kind)
+        contents[f"{stem}-budget.xlsx"] = budget_workbook(
+            snap.budget, _workbook_labels(snap.language)
+        )
+        contents |= attachments or {}
+        name = f"{stem}-submission-pdf.zip" if as_pdf else f"{stem}-submission.zip"
+        return {name: build_package(contents, snap.moment)}
+    else:
+        raise ValueError(kind)
+    return pdf.as_pdfs(built) if as_pdf else built
 
 
 def export(
@@ -173,15 +181,20 @@ def export(
     user: User | None,
     kind: str,
     partner_key: str | None = None,
+    fmt: str = "docx",
 ) -> Export:
-    """Build one file and keep it in the export history (``user`` None: ``engage export``)."""
+    """Build one file and keep it in the export history (``user`` None: ``engage export``).
+
+    ``fmt`` "pdf": the Word files made PDF by LibreOffice (``proposals.domain.pdf``);
+    the package then holds the PDFs.
+    """
     snap = snapshot(session, proposal)
     attachments = (
         annexes.package_files(session, proposal, library.profile_for(session, proposal))
         if kind == "package"
         else None
     )
-    built = files(snap, kind, partner_key, attachments)
+    built = files(snap, kind, partner_key, attachments, as_pdf=fmt == "pdf")
     if len(built) != 1:
         raise ValueError("one file per export")
     ((filename, content),) = built.items()

@@ -6,15 +6,16 @@ from datetime import date, timedelta
 
 from pydantic import Field, field_validator
 from sqlalchemy import select
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
 from proposals import urls
-from proposals.domain import actions, exporting, final
+from proposals.domain import actions, exporting, final, pdf, sections, wordback
 from proposals.errors import Invalid, NotFound
-from proposals.forms import CleanLine, Form
+from proposals.forms import CleanLine, Form, form_id
 from proposals.i18n import gettext as _
-from proposals.models import Export, Proposal
+from proposals.models import Export, Proposal, Section
 from proposals.policy import can
 from proposals.web import targets
 from proposals.web.plumbing import (
@@ -30,13 +31,16 @@ from proposals.web.plumbing import (
     submitted,
     view,
 )
+from proposals.web.sections import announce
 from workflow import SIGNING_STATES, Refused, WrongState, proposal_workflow
 
 KINDS = ("application", "declaration", "package")
 MEDIA_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "zip": "application/zip",
+    "pdf": "application/pdf",
 }
+FORMATS = ("docx", "pdf")
 
 
 class SubmissionForm(Form):
@@ -76,6 +80,10 @@ def _page(request: Request, proposal: Proposal, values=None, errors=None, confir
                 s.partner.id: can(user, "export_declaration", s.partner) for s in states
             },
             "may_export": can(user, "export", proposal),
+            "pdf_available": pdf.available(),
+            "may_import": can(user, "import_word", proposal),
+            "word_exports": wordback.exports_to_compare(session, proposal),
+            "pdf_missing": pdf.missing_message(),
             "may_submit": can(user, "record_submission", proposal),
             "options": actions.options(session, proposal, user),
             "history": exporting.history(session, proposal),
@@ -110,9 +118,18 @@ def sign_off(request: Request) -> Response:
     return redirect(request, _url(proposal, "sign-offs"))
 
 
+def _format(request: Request) -> str:
+    """The file format asked for: Word unless the form says PDF."""
+    fmt = str(form(request).get("format") or "docx")
+    if fmt not in FORMATS:
+        raise Invalid(_("Choose Word or PDF."))
+    return fmt
+
+
 def _export(request: Request, proposal: Proposal, kind: str, partner: str | None) -> Response:
     settle_live(request, [s.id for s in proposal.sections])
-    row = exporting.export(db(request), proposal, current_user(request), kind, partner)
+    fmt = _format(request)
+    row = exporting.export(db(request), proposal, current_user(request), kind, partner, fmt)
     return _download(row)
 
 
@@ -162,6 +179,108 @@ def download(request: Request) -> Response:
     return _download(row)
 
 
+@view("import_word")
+def word_upload(request: Request) -> Response:
+    """Read an edited Word export and show, per section, what changed since that export."""
+    proposal = targets.proposal(request, sections=True)
+    data = form(request)
+    choices = wordback.exports_to_compare(db(request), proposal)
+    export = next((e for e in choices if e.public_id == str(data.get("export") or "")), None)
+    if export is None:
+        raise Invalid(_("Choose the export the file was made from."))
+    file = data.get("file")
+    if not isinstance(file, UploadFile) or not file.filename:
+        raise Invalid(_("Choose the Word file to upload."))
+    content = file.file.read(wordback.MAX_UPLOAD + 1)
+    found = wordback.review(db(request), proposal, export, content)
+    user = current_user(request)
+    return render(
+        request,
+        "final/word.html",
+        {
+            "proposal": proposal,
+            "export": export,
+            "filename": file.filename,
+            "review": found,
+            "may_edit": {c.section.key: can(user, "edit_text", c.section) for c in found.changes},
+        },
+    )
+
+
+@view("import_word")
+def word_apply(request: Request) -> Response:
+    """Save the sections accepted from Word, each merged with what Engage has now."""
+    proposal = targets.proposal(request, sections=True)
+    data = form(request)
+    user = current_user(request)
+    by_key = {s.key: s for s in proposal.sections}
+    accepted: list[str] = []
+    merged: list[str] = []
+    conflicts: list[str] = []
+    refused: list[str] = []
+    work: list[tuple[Section, str, int]] = []
+    for key in data.getlist("section"):
+        section = by_key.get(str(key))
+        if section is None or data.get(f"decision-{key}") != "accept":
+            continue
+        text, base = data.get(f"text-{key}"), form_id(data.get(f"base-{key}"))
+        if not isinstance(text, str) or base is None:
+            raise Invalid(_("The form was incomplete; nothing was saved. Upload the file again."))
+        if not can(user, "edit_text", section):
+            refused.append(section.title)
+            continue
+        work.append((section, text, base))
+    db(request).commit()  # release the request's connection before the saves (see sections)
+    for section, text, base in work:
+        try:
+            result = sections.save(
+                request.app.state.sessionmaker, section.id, user.id, text, base, kind="save"
+            )
+        except sections.SaveRefused as exc:
+            flash(request, f"{section.title}: {exc}", "error")
+            continue
+        announce(request, section, result)
+        if result.kind == "conflict":
+            conflicts.append(section.title)
+        elif result.kind == "merge":
+            merged.append(section.title)
+        elif result.kind == "save":
+            accepted.append(section.title)
+    if accepted:
+        flash(request, _("Taken from Word: %(titles)s.", titles="; ".join(accepted)))
+    if merged:
+        flash(
+            request,
+            _(
+                "Taken from Word and merged with the edits made in Engage since the export: "
+                "%(titles)s.",
+                titles="; ".join(merged),
+            ),
+        )
+    if conflicts:
+        flash(
+            request,
+            _(
+                "Word and Engage changed the same words in %(titles)s: Engage's text is kept "
+                "and Word's is saved as a conflict revision in the section's history.",
+                titles="; ".join(conflicts),
+            ),
+            "error",
+        )
+    if refused:
+        flash(
+            request,
+            _(
+                "You may not edit %(titles)s; those changes were not taken.",
+                titles="; ".join(refused),
+            ),
+            "error",
+        )
+    if not (accepted or merged or conflicts or refused):
+        flash(request, _("Nothing was taken from Word: every section kept its text."))
+    return redirect(request, _url(proposal, "word"))
+
+
 @view("record_submission")
 def submission(request: Request) -> Response:
     proposal = targets.proposal(request, sections=True)
@@ -188,5 +307,7 @@ routes = [
     route("export", make_export, ("POST",)),
     route("export_declaration", export_declaration, ("POST",)),
     route("submission", submission, ("POST",)),
+    route("word_upload", word_upload, ("POST",)),
+    route("word_apply", word_apply, ("POST",)),
     route("export_download", download),
 ]

@@ -189,7 +189,7 @@ def save(request: Request) -> Response:
         return _refusal(request, proposal, section, str(exc), wants_json)
     except sections.SaveRefused as exc:
         return _refusal(request, proposal, section, str(exc), wants_json)
-    _announce(request, section, result)
+    announce(request, section, result)
     if wants_json:
         return JSONResponse(
             {
@@ -315,7 +315,7 @@ def restore(request: Request) -> Response:
         section.current_number,
         kind="restore",
     )
-    _announce(request, section, result)
+    announce(request, section, result)
     flash(
         request,
         _("Revision %(n)s is restored as revision %(m)s.", n=revision.number, m=result.number),
@@ -405,7 +405,7 @@ def events(request: Request) -> Response:
     )
 
 
-def _announce(request: Request, section: Section, result: sections.SaveResult) -> None:
+def announce(request: Request, section: Section, result: sections.SaveResult) -> None:
     """Tell the section's open editors about a new current text (after the commit).
 
     The live document follows it, so that everyone writing live sees it too.

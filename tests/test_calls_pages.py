@@ -111,7 +111,8 @@ def test_call_list_shows_every_call_with_its_standing_when_asked(client):
         card = card[: card.index("</article>")]
         word = "Closed" if call_id in CLOSED else "Expected"
         assert f'standing">{word}</span>' in card, call_id
-        assert f"<dd>{profile.verified_on:%b} " in card, call_id  # e.g. "Dec 4, 2026"
+        day = profile.verified_on
+        assert f"<dd>{day.day} {day:%b %Y}</dd>" in card, call_id  # e.g. "4 Dec 2026"
     only_closed = client.get("/calls", params={"standing": "closed"}).text
     assert listed(only_closed) == CLOSED
 

@@ -464,7 +464,7 @@ def test_closed_and_past_calls_are_closed_with_the_reason():
     acf = SHIPPED["acf-poland-national"]
     assert standing(acf, NOW) == "closed"
     assert closed_reason(acf, NOW) == (
-        "This call closed on April 30, 2024 and takes no new applications."
+        "This call closed on 30 April 2024 and takes no new applications."
     )
     assert standing(SHIPPED["eea-csf-poland"], NOW) == "expected"
     assert closed_reason(SHIPPED["eea-csf-poland"], NOW) is None
@@ -472,11 +472,11 @@ def test_closed_and_past_calls_are_closed_with_the_reason():
     after = datetime(2027, 4, 1, tzinfo=UTC)
     assert standing(cbss, after) == "closed"
     assert closed_reason(cbss, after) == (
-        "The deadline of this call passed on March 31, 2027; it takes no new applications."
+        "The deadline of this call passed on 31 March 2027; it takes no new applications."
     )
     stale = staleness(cbss, after)
     assert stale.reasons == (
-        "Its deadline passed on March 31, 2027, but the profile does not say it is closed.",
+        "Its deadline passed on 31 March 2027, but the profile does not say it is closed.",
     )
 
 
@@ -484,7 +484,7 @@ def test_a_profile_checked_more_than_six_months_ago_is_stale():
     call = SHIPPED["eea-csf-poland"]  # no deadline to pass meanwhile
     assert not staleness(call, datetime(2027, 6, 4, tzinfo=UTC))
     later = staleness(call, datetime(2027, 6, 6, tzinfo=UTC))
-    assert later.reasons == ("Verified on December 4, 2026, more than six months ago.",)
+    assert later.reasons == ("Verified on 4 December 2026, more than six months ago.",)
     unverified = parse_profile(BASE)
     assert staleness(unverified, NOW).reasons == ("Never verified against its sources.",)
 

@@ -36,7 +36,7 @@ def anna(app, db) -> Person:  # type: ignore[no-untyped-def]
 def test_a_closed_calls_page_says_so_and_offers_no_start(anna):
     text = anna.client.get("/calls/acf-poland-national").text
     assert 'id="call-standing">Closed</span>' in text
-    assert "This call closed on April 30, 2024 and takes no new applications." in text
+    assert "This call closed on 30 April 2024 and takes no new applications." in text
     assert "project eligibility ended on 30 April 2024" in text  # the dates' note
     assert "/proposals/new?call=acf-poland-national" not in text
     assert "/ideas/new?call=acf-poland-national" not in text
@@ -44,7 +44,7 @@ def test_a_closed_calls_page_says_so_and_offers_no_start(anna):
     current = anna.client.get("/calls/eea-csf-poland").text
     assert 'id="call-standing">Expected</span>' in current
     assert "/proposals/new?call=eea-csf-poland" in current
-    assert "Verified on" in current and "December 4, 2026" in current
+    assert "Verified on" in current and "4 December 2026" in current
 
 
 def test_the_new_proposal_form_offers_no_closed_call(anna):
@@ -67,7 +67,7 @@ def test_starting_a_proposal_on_a_closed_call_is_refused_with_the_reason(anna, d
     )
     assert response.status_code == 422
     assert field_errors(response)["call"] == (
-        "This call closed on December 31, 2020 and takes no new applications."
+        "This call closed on 31 December 2020 and takes no new applications."
     )
     assert row_counts(db) == before
 
@@ -75,7 +75,7 @@ def test_starting_a_proposal_on_a_closed_call_is_refused_with_the_reason(anna, d
 def test_an_idea_cannot_be_put_on_a_closed_call(anna, db):
     response = post(anna.client, "/ideas/new", idea_form(anna, call_id="acf-poland-national"))
     assert response.status_code == 422
-    assert field_errors(response)["call_id"].startswith("This call closed on April 30, 2024")
+    assert field_errors(response)["call_id"].startswith("This call closed on 30 April 2024")
     assert db.scalar(select(func.count()).select_from(Idea)) == 0
     form = anna.client.get("/ideas/new").text
     assert '<option value="acf-poland-national"' not in form
@@ -109,7 +109,7 @@ def test_a_proposal_on_a_call_that_has_closed_since_says_so_and_keeps_its_versio
     db.commit()
     page = anna.client.get(f"/proposals/{pid}").text
     assert 'id="call-notices"' in page
-    assert "This call closed on June 30, 2026 and takes no new applications." in page
+    assert "This call closed on 30 June 2026 and takes no new applications." in page
     assert "version 2 is current, this proposal follows version 1" in page
     db.expire_all()
     stored = db.scalars(select(Proposal).where(Proposal.public_id == pid)).one()
@@ -145,11 +145,11 @@ def test_admin_sees_which_profiles_need_a_check(client, db):
         return table[part.rindex("<tr") : table.index("</tr>", len(part))]
 
     assert "Never verified against its sources." in row("test-call")
-    assert "Verified on January 10, 2026, more than six months ago." in row("old-check")
-    assert "Its deadline passed on February 1, 2026" in row("past-call")
+    assert "Verified on 10 January 2026, more than six months ago." in row("old-check")
+    assert "Its deadline passed on 1 February 2026" in row("past-call")
     assert "Closed" in row("past-call")
     fresh = row("eea-csf-poland")
-    assert "Dec 4, 2026" in fresh and 'class="stale"' not in fresh and "<td>no</td>" in fresh
+    assert "4 Dec 2026" in fresh and 'class="stale"' not in fresh and "<td>no</td>" in fresh
     assert 'class="stale"' in row("old-check")
 
 

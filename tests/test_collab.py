@@ -46,7 +46,7 @@ class World:
         response = _post(
             self.anna,
             "/proposals/new",
-            {"call": "acf-poland-national", "title": "Live", "organisation": anna_org},
+            {"call": "eea-csf-poland", "title": "Live", "organisation": anna_org},
         )
         self.pid = str(response.url).rsplit("/", 1)[1]
         self.key = "streszczenie"

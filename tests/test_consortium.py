@@ -162,7 +162,7 @@ def test_bad_new_proposal_forms_are_refused_and_store_nothing(anna, ola, db):
     cases = [
         ({"call": "no-such-call"}, "call", "Choose one of the options."),
         # A closed call is refused with the reason, even when asked for by name.
-        ({"call": "acf-poland-national"}, "call", "This call closed on April 30, 2024"),
+        ({"call": "acf-poland-national"}, "call", "This call closed on 30 April 2024"),
         ({"call": ""}, "call", "This field is required."),
         ({"title": ""}, "title", "This field is required."),
         ({"acronym": "A" * 21}, "acronym", "Use at most 20 characters (this has 21)."),

@@ -15,6 +15,8 @@ from icalendar import Calendar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from proposals.calls import library
+from proposals.calls.loader import SHIPPED_DIR, parse_profile
 from proposals.domain import agenda
 from proposals.domain.planning import KEYS, DaysOff, back_plan
 from proposals.models import Milestone, Proposal, Section, User
@@ -22,12 +24,24 @@ from tests import support
 from tests.budget_helpers import seeded, signed_in
 from tests.conftest import csrf, make_user
 
-DEADLINE = "2027-03-31"  # the demo call's (acf-poland-national)
+DEADLINE = "2027-03-31"  # the deadline the demo's call gets here (it has none published yet)
 
 
 @pytest.fixture
 def demo_db(db: Session) -> Session:
-    return seeded(db)
+    """The demo, its call in a later version that has published its deadline."""
+    seeded(db)
+    shipped = (SHIPPED_DIR / "eea-csf-poland.yaml").read_text(encoding="utf-8")
+    version = parse_profile(shipped).version + 1
+    dated = re.sub(r"(?m)^version: \d+$", f"version: {version}", shipped) + (
+        f'deadline:\n  date: {DEADLINE}\n  time: "12:00"\n  timezone: Europe/Warsaw\n'
+    )
+    library.store(db, dated)
+    proposal = db.scalars(select(Proposal)).one()
+    assert proposal.call_id == "eea-csf-poland"
+    proposal.call_version = version
+    db.commit()
+    return db
 
 
 def _proposal(db: Session) -> Proposal:
@@ -131,7 +145,7 @@ def test_marta_sees_every_consortium_she_mentors_and_what_waits(app, demo_db) ->
     assert "3 of 8 sections ready or approved" in text
     assert "2 sections to review" in text  # the demo round: two sections wait
     assert f'datetime="{DEADLINE}T12:00:00+02:00"' in page.text
-    assert "due Jan 20, 2027" in text  # the round's due date
+    assert "due 20 Jan 2027" in text  # the round's due date
 
 
 def test_sign_offs_and_invitations_wait_on_the_home_page(app, demo_db) -> None:
@@ -242,7 +256,7 @@ def test_section_due_dates_are_set_from_the_plan_in_one_step(app, demo_db) -> No
             assert section.due_date == first_drafts, section.key
     # Ola is told that her sections' due dates moved.
     ola = signed_in(app, "ola@demo.engage")
-    assert first_drafts.strftime("%b %-d, %Y") in ola.get("/").text
+    assert f"{first_drafts.day} {first_drafts:%b %Y}" in ola.get("/").text
 
 
 # --- calendars -------------------------------------------------------------------------------

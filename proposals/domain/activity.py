@@ -38,6 +38,7 @@ RECORDED = (
     "signed_off",
     "sign_off_withdrawn",
     "submission_recorded",
+    "annex_uploaded",
 )
 
 
@@ -193,6 +194,8 @@ def _recorded(kind: str, who: str, detail: str) -> str | None:
         return _("%(who)s signed off for %(name)s.", who=who, name=name)
     if kind == "sign_off_withdrawn":
         return _("A change by %(who)s withdrew a sign-off: %(reason)s", who=who, reason=detail)
+    if kind == "annex_uploaded":
+        return _("%(who)s uploaded an annex: %(name)s.", who=who, name=name)
     if kind == "submission_recorded":
         day, _sep, reference = detail.partition(" ")
         return _(
@@ -213,6 +216,8 @@ def _link(entry: StatusChange, proposal: Proposal, sections: dict[str, str]) -> 
         return urls.path("section", pid=pid, key=key) if key else None
     if kind.startswith("review_") or kind == "mentor_added":
         return urls.path("reviews", pid=pid)
+    if kind == "annex_uploaded":
+        return urls.path("annexes", pid=pid)
     if kind in {"signed_off", "sign_off_withdrawn", "submission_recorded"}:
         return urls.path("final", pid=pid)
     if kind in RECORDED:

@@ -54,7 +54,7 @@ def test_calls_by_standing(demo, new_page) -> None:
     closed_card.get_by_role("link").click()
     expect(page.locator("#call-standing")).to_have_text("Closed")
     expect(page.locator("#call-closed")).to_contain_text(
-        "This call closed on April 30, 2024 and takes no new applications."
+        "This call closed on 30 April 2024 and takes no new applications."
     )
     expect(page.get_by_role("link", name=exactly("Start a proposal"))).to_have_count(0)
     expect(page.get_by_role("link", name=exactly("Post an idea for this call"))).to_have_count(0)

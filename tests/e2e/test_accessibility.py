@@ -30,6 +30,10 @@ NOT_PAGES = {
     "export_download",
     "section_events",
     "notification_events",
+    "section_live",
+    "proposal_calendar",
+    "calendar_feed",
+    "annex_download",
 }
 PEOPLE = ["anna@demo.engage", "ola@demo.engage", "marta@demo.engage", "admin@demo.engage"]
 

@@ -18,7 +18,7 @@ WORDS = {
         "publish": "Publish idea", "country_sought": "Country sought", "theme": "Theme",
         "interested": "I'm interested", "message": "Message", "send": "Send",
         "start_proposal": "Start proposal", "funding_call": "Funding call",
-        "acf": "Active Citizens – National Fund, sectoral projects (EEA and Norway Grants)",
+        "acf": "EEA Civil Society Fund Poland – thematic projects (EEA and Norway Grants)",
         "bsr": "Small projects (Interreg Baltic Sea Region)",
         "create_proposal": "Create proposal", "partnership": "Partnership", "invited": "Invited",
         "invitations": "Invitations", "accept": "Accept", "lead": "Lead partner",
@@ -36,10 +36,10 @@ WORDS = {
         "youth": "Młodzież", "publish": "Opublikuj pomysł", "country_sought": "Poszukiwany kraj",
         "theme": "Temat", "interested": "Jestem zainteresowany/a", "message": "Wiadomość",
         "send": "Wyślij", "start_proposal": "Rozpocznij wniosek", "funding_call": "Nabór",
-        "acf": "Aktywni Obywatele – Fundusz Krajowy, projekty sektorowe (EEA and Norway Grants)",
+        "acf": "Fundusz Społeczeństwa Obywatelskiego – projekty tematyczne (EEA and Norway Grants)",
         "bsr": "Small projects (Interreg Baltic Sea Region)",
         "create_proposal": "Utwórz wniosek", "partnership": "Partnerstwo",
-        "invited": "Zaproszony", "invitations": "Zaproszenia", "accept": "Akceptuj",
+        "invited": "Zaproszony", "invitations": "Zaproszenia", "accept": "Przyjmij",
         "lead": "Partner wiodący", "active": "Aktywny", "start_drafting": "Rozpocznij pisanie",
         "drafting": "Pisanie wniosku", "proposals": "Wnioski", "new_proposal": "Nowy wniosek",
         "project_title": "Tytuł projektu", "rule_fails": "co najmniej 3",
@@ -82,7 +82,7 @@ def test_j2_from_idea_to_partnership(server, new_page, locale: str) -> None:
     ola.get_by_role("button", name=exactly(w["send"])).click()
     expect(ola.get_by_role("status").first).to_be_visible()
 
-    # 3. Anna sees the interest and starts a proposal to the Active Citizens Fund.
+    # 3. Anna sees the interest and starts a proposal to the EEA Civil Society Fund.
     anna.reload()
     expect(anna.locator("main")).to_contain_text("Frivillig Sør would love to join.")
     anna.get_by_role("link", name=exactly(w["start_proposal"])).click()

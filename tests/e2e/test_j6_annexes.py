@@ -44,6 +44,8 @@ def test_j6_annexes(demo, new_page, tmp_path: Path) -> None:
     anna.get_by_role("link", name=exactly("Proposals")).click()
     anna.get_by_role("link", name="Baltic Volunteers Together").click()
     anna.get_by_role("button", name=exactly("Move to sign-off")).click()
+    # Sections are still empty: the move asks first.
+    anna.get_by_role("button", name=exactly("Move to sign-off anyway")).click()
     expect(anna.get_by_text("Done: the proposal is now “Signing off”.")).to_be_visible()
 
     # 1. "Check before submit" lists each missing annex, with a link to where it is uploaded.

@@ -74,8 +74,9 @@ def test_the_demo_application_as_pdf_has_its_contents_and_a_budget_that_fits(app
     headings = [*budget_rows(snap)[0], *cofunding_rows(snap)[0]]
     for heading in headings:  # a word broken in a narrow cell would read "Organiz acja"
         assert squeeze(heading) in budget, heading
-    assert f"Amounts in {snap.budget.currency}" in budget
-    assert f" {snap.budget.currency} " not in budget.replace(f"in {snap.budget.currency} ", "")
+    amounts_in = snap.labels.amounts_in % {"currency": snap.budget.currency}  # the call's language
+    assert amounts_in in budget, amounts_in
+    assert f" {snap.budget.currency} " not in budget.replace(amounts_in + " ", "")
 
     db.expire_all()
     row = db.query(Export).order_by(Export.id.desc()).first()

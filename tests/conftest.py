@@ -209,3 +209,16 @@ def printed_mail() -> Iterator[PrintedMail]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default() -> Iterator[None]:
+    """Each test starts in English in Europe/Warsaw, whatever a test before it left set.
+
+    Requests set the locale of their own context; a test that calls the domain directly
+    (or a TestClient running the app in this thread) would otherwise inherit the last one.
+    """
+    from proposals import i18n
+
+    with i18n.using(i18n.DEFAULT_LOCALE, i18n.DEFAULT_TIMEZONE):
+        yield

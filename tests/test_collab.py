@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import threading
 import time
 from pathlib import Path
 
@@ -27,6 +28,25 @@ from tests.test_live import _join, _post, app_processes
 
 STORM_CLIENTS = 20
 STORM_EDITS = 25
+
+
+def _run(coroutine):  # type: ignore[no-untyped-def]
+    """``asyncio.run`` in a thread of its own: Playwright's sync API (the browser tests that
+    run before these in one session) keeps an event loop running in the main thread."""
+    outcome: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as error:
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome.get("value")
 
 
 @pytest.fixture
@@ -142,7 +162,7 @@ def test_a_storm_of_writers_converges_and_the_revision_follows(tmp_path: Path, d
                 await peer.close()
             return text
 
-        text = asyncio.run(run())
+        text = _run(run())
         assert text.startswith("Start") and "**here**" in text
         # The revision is recorded after the pause (and when the last writer left).
         deadline = time.monotonic() + 10
@@ -162,7 +182,7 @@ def test_a_storm_of_writers_converges_and_the_revision_follows(tmp_path: Path, d
             await peer.close()
             return markdown
 
-        assert asyncio.run(reload()) == text
+        assert _run(reload()) == text
 
 
 def test_a_plain_save_and_a_restore_reach_the_live_document(tmp_path: Path, database) -> None:  # type: ignore[no-untyped-def]
@@ -195,7 +215,7 @@ def test_a_plain_save_and_a_restore_reach_the_live_document(tmp_path: Path, data
             assert "justbeforechecks" in _section(url)[0]
             await peer.close()
 
-        asyncio.run(run())
+        _run(run())
         text, number, _updates, kinds = _section(url)
         assert "- a *list* item" in text and "live" in text
         assert "conflict" not in kinds
@@ -214,7 +234,7 @@ def test_a_plain_save_and_a_restore_reach_the_live_document(tmp_path: Path, data
             await peer.close()
             return peer.markdown()
 
-        assert asyncio.run(restored()) == "First paragraph.\n\nSecond paragraph."
+        assert _run(restored()) == "First paragraph.\n\nSecond paragraph."
         assert number >= 2
 
 
@@ -227,7 +247,7 @@ def _refused(socket: str, cookie: str, origin: str | None = None) -> bool:
         code = await peer.wait_closed(5)
         return code is not None and code >= 4000
 
-    return asyncio.run(run())
+    return _run(run())
 
 
 def test_bad_input_is_refused_and_nothing_is_stored(tmp_path: Path, database) -> None:  # type: ignore[no-untyped-def]
@@ -277,7 +297,7 @@ def test_bad_input_is_refused_and_nothing_is_stored(tmp_path: Path, database) ->
             await asyncio.sleep(0.5)
             await good.close()
 
-        asyncio.run(run())
+        _run(run())
         assert _section(url)[2] >= 1
         # After signing out, the same cookie opens nothing, and an open socket is cut off.
 
@@ -302,9 +322,9 @@ def test_bad_input_is_refused_and_nothing_is_stored(tmp_path: Path, database) ->
             assert await peer.wait_closed() == 4405
             assert _section(url)[2] == rows
 
-        asyncio.run(reassigned())
+        _run(reassigned())
         cookie = cookie_header(world.ola)
-        asyncio.run(sign_out())
+        _run(sign_out())
         assert _refused(socket, cookie)
         # A writer who loses the section (reassigned away) can no longer write.
         assert "500" not in server.log_text()
@@ -347,7 +367,7 @@ def test_updates_stored_before_a_sigkill_survive_it(tmp_path: Path, database) ->
         server.kill()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    asyncio.run(storm_then_kill())
+    _run(storm_then_kill())
     assert len(seen) > 20
     restarted = Server(workdir, database_url=server.database_url, port=server.port)
     if other is not None:
@@ -362,7 +382,7 @@ def test_updates_stored_before_a_sigkill_survive_it(tmp_path: Path, database) ->
             await peer.close()
             return text
 
-        text = asyncio.run(reload())
+        text = _run(reload())
         missing = [w for w in seen if w not in text]
         assert not missing, missing[:10]
         assert livedoc.to_markdown(livedoc.new_document(text)) == text

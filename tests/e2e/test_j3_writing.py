@@ -96,6 +96,8 @@ def test_j3_writing_together(demo, new_page, locale: str) -> None:
 
     # 2. A writer of that partner types; after a pause the page says "Saved".
     open_section(ola, "Cele projektu", w)
+    # The editor has joined the shared document once it says "Saved".
+    expect(ola.get_by_role("status").filter(has_text=saved_status)).to_be_visible(timeout=10_000)
     text = ola.get_by_label(exactly(w["text"]))
     text.fill("Celem projektu jest wzmocnienie małych organizacji.")
     expect(ola.get_by_role("status").filter(has_text=saved_status)).to_be_visible(timeout=10_000)
@@ -107,6 +109,7 @@ def test_j3_writing_together(demo, new_page, locale: str) -> None:
 
     # 3. Two writers in the same section at once.
     open_section(anna, "Cele projektu", w)
+    expect(anna.get_by_role("status").filter(has_text=saved_status)).to_be_visible(timeout=10_000)
     anna_text = anna.get_by_label(exactly(w["text"]))
     ola_text = ola.get_by_label(exactly(w["text"]))
     anna_text.press("End")
@@ -134,6 +137,7 @@ def test_j3_writing_together(demo, new_page, locale: str) -> None:
 
     # 4. Someone else's words and caret show up live for a writer who has the section open.
     open_section(anna, "Cele projektu", w)
+    expect(anna.get_by_role("status").filter(has_text=saved_status)).to_be_visible(timeout=10_000)
     expect(ola.locator("[data-live-who]")).to_contain_text("Anna Kowalska")
     anna.get_by_label(exactly(w["text"])).press("End")
     anna.get_by_label(exactly(w["text"])).type(" Jeszcze jedno zdanie.")

@@ -23,6 +23,9 @@ def test_j5_mentor_review(demo, new_page) -> None:
     # The demo has a round under way; the coordinator writes one more section, marks it
     # ready and presses "Request review": the ready section is chosen for her.
     open_section(anna, "Cele projektu")
+    # Type once the editor has joined the shared document (it then says "Saved"): typed
+    # before that, the text reaches the server a moment after the page says so.
+    expect(anna.get_by_role("status").filter(has_text=SAVED)).to_be_visible(timeout=10_000)
     anna.get_by_label(exactly("Text")).fill("Celem projektu jest wzmocnienie małych organizacji.")
     expect(anna.get_by_role("status").filter(has_text=SAVED)).to_be_visible(timeout=10_000)
     anna.reload()

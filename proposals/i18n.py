@@ -219,9 +219,10 @@ WORKING_LANGUAGES: tuple[str, ...] = (
 )
 
 
-def language_name(code: str) -> str:
+def language_name(code: str, capital: bool = True) -> str:
+    """The language's name in the reader's language; ``capital=False`` inside a sentence."""
     name = Locale.parse(get_locale()).languages.get(code, code)
-    return name[:1].upper() + name[1:]
+    return name[:1].upper() + name[1:] if capital else name
 
 
 def language_choices(codes: Iterable[str] = WORKING_LANGUAGES) -> list[tuple[str, str]]:

@@ -116,6 +116,8 @@ class Organisation(Base):
     languages: Mapped[list[str]] = mapped_column(default=list)
     description: Mapped[str] = mapped_column(Text, default="")
     website: Mapped[str] = mapped_column(String(300), default="")
+    # The NUTS region it is in (proposals.regions), for calls whose area is below country level.
+    region: Mapped[str] = mapped_column(String(5), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -315,6 +317,10 @@ class Proposal(Base):
         ForeignKey("idea.id", ondelete="SET NULL"), default=None
     )
     duration_months: Mapped[int | None] = mapped_column(Integer, default=None)
+    # The language the application is written in (None: the call's first language).
+    language: Mapped[str | None] = mapped_column(String(2), default=None)
+    # The call's stage the proposal is at, for calls in stages (None: the first stage).
+    stage: Mapped[str | None] = mapped_column(String(40), default=None)
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
@@ -392,6 +398,8 @@ class Partner(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(default=None)
+    # New to the call's programme (calls with a minimum share of newcomers); None: not said.
+    newcomer: Mapped[bool | None] = mapped_column(default=None)
 
     proposal: Mapped[Proposal] = relationship(back_populates="partners")
     organisation: Mapped[Organisation] = relationship()

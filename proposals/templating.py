@@ -8,7 +8,7 @@ from typing import Any
 
 import jinja2
 
-from proposals import i18n, urls
+from proposals import i18n, regions, urls
 
 
 def templates_dir() -> Path:
@@ -35,6 +35,7 @@ def make_environment(extra_globals: Mapping[str, Any] | None = None) -> jinja2.E
         number=i18n.format_number,
         country=i18n.country_name,
         language=i18n.language_name,
+        region=lambda code: f"{code} – {regions.region_name(code)}" if code else "",
     )
     env.globals.update(
         LOCALES=i18n.LOCALES,

@@ -76,6 +76,8 @@ PATHS: dict[str, str] = {
     "partner_lead": "/proposals/{pid}/partners/{partner}/lead",
     "partner_withdraw": "/proposals/{pid}/partners/{partner}/withdraw",
     "partner_contact": "/proposals/{pid}/partners/{partner}/contact",
+    "partner_newcomer": "/proposals/{pid}/partners/{partner}/newcomer",
+    "proposal_application": "/proposals/{pid}/application",
     "plan": "/proposals/{pid}/plan",
     "apply_plan": "/proposals/{pid}/plan/due-dates",
     "proposal_calendar": "/proposals/{pid}/calendar.ics",

@@ -25,6 +25,8 @@ DETAILS = {
     "submission_recorded": "2027-02-01 EEA-2027-0042",
     "member_left": "Piotr Zieliński (Fundacja Fala)",
     "sign_off_withdrawn": "“Cele projektu” changed",
+    "language_chosen": "pl",
+    "stage_changed": "Pełny wniosek",
 }
 
 

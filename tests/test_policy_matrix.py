@@ -335,6 +335,8 @@ FORMS: dict[str, tuple[Form, Changes]] = {
     "partner_lead": (lambda w, p: {}, True),
     "partner_withdraw": (lambda w, p: {}, True),
     "partner_contact": (lambda w, p: {"contact": str(w.ids["per"])}, True),
+    "partner_newcomer": (lambda w, p: {"newcomer": "yes"}, True),
+    "proposal_application": (lambda w, p: {"stage": "full"}, True),
     "add_section": (lambda w, p: {"title": "Letters of intent"}, True),
     "move_section": (lambda w, p: {"direction": "up"}, True),
     "assign_section": (lambda w, p: {"partner": w.ids["klaipeda"], "due_date": ""}, True),

@@ -162,6 +162,9 @@ POLICY: dict[str, Rule] = {
     "hand_over_lead": _rule("partner", ["coordinator"], OPEN, READ_ONLY_REFUSAL),
     "withdraw_partner": _rule("partner", ["coordinator", "partner_admin"], OPEN, READ_ONLY_REFUSAL),
     "set_contact": _rule("partner", ["coordinator", "partner_admin"], OPEN, READ_ONLY_REFUSAL),
+    # For the call's rules: a partner new to the programme; the application's language and stage.
+    "mark_newcomer": _rule("partner", ["coordinator"], OPEN, READ_ONLY_REFUSAL),
+    "set_application": _rule("proposal", ["coordinator"], OPEN, READ_ONLY_REFUSAL),
     # The plan: milestones back from the deadline; section due dates set from it.
     "plan_proposal": _rule("proposal", ["coordinator"], OPEN, READ_ONLY_REFUSAL),
     "plan_due_dates": _rule("proposal", ["coordinator"], STRUCTURE, STRUCTURE_REFUSAL),

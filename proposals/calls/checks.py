@@ -129,7 +129,10 @@ def _counted(profile: CallProfile, facts: ProposalFacts) -> list[PartnerFacts]:
 @check("required_sections", "sections")
 def required_sections(profile: CallProfile, facts: ProposalFacts) -> Iterator[Finding]:
     texts = {s.key: s.text for s in facts.sections}
+    asked = profile.sections_at(facts.stage)
     for section in profile.sections:
+        if section.key not in asked:
+            continue  # asked for at a later stage
         if section.required and not plain_text(texts.get(section.key, "")).strip():
             message = _(
                 "The section “%(title)s” is empty.", title=section_title(profile, section.key)
@@ -773,8 +776,13 @@ def deadline(profile: CallProfile, facts: ProposalFacts) -> Iterator[Finding]:
 
 @check("stage_deadlines", "timing")
 def stage_deadlines(profile: CallProfile, facts: ProposalFacts) -> Iterator[Finding]:
-    """The next stage's deadline close, or every stage's deadline passed."""
-    dated = [s for s in profile.stages if s.deadline is not None]
+    """The next stage's deadline close, or every stage's deadline passed.
+
+    Stages before the one the proposal is at are done and no longer warned about.
+    """
+    current = profile.stage(facts.stage)
+    remaining = profile.stages[profile.stages.index(current) :] if current else []
+    dated = [s for s in remaining if s.deadline is not None]
     if not dated:
         return
     locale = get_locale()

@@ -55,6 +55,7 @@ class ProposalFacts:
     sections: tuple[SectionFacts, ...] = ()
     duration_months: int | None = None
     language: str | None = None  # the language the application is written in, if known
+    stage: str | None = None  # the call's stage the proposal is at (None: the first)
     # Points per award criterion from the latest review (averaged over its sections).
     review_scores: dict[str, Decimal] | None = None
 

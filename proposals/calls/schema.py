@@ -430,6 +430,45 @@ class CallProfile(Strict):
         """The language the application is written and exported in."""
         return self.languages[0]
 
+    def written_in(self, chosen: str | None) -> str:
+        """The application's language: the one chosen if the call accepts it, else its first."""
+        return chosen if chosen in self.languages else self.language
+
+    def stage(self, key: str | None) -> Stage | None:
+        """The stage ``key`` (None or unknown: the first); None for a call in one stage."""
+        if not self.stages:
+            return None
+        return next((s for s in self.stages if s.key == key), self.stages[0])
+
+    def next_stage(self, key: str | None) -> Stage | None:
+        """The stage after ``key``, or None at the last stage (or for a call in one stage)."""
+        current = self.stage(key)
+        if current is None:
+            return None
+        index = self.stages.index(current)
+        return self.stages[index + 1] if index + 1 < len(self.stages) else None
+
+    def sections_at(self, key: str | None) -> set[str]:
+        """The sections asked for up to the stage ``key``: its own and every earlier stage's.
+
+        A section no stage names is asked for at every stage; a call in one stage asks
+        for all of its sections.
+        """
+        everything = {s.key for s in self.sections}
+        current = self.stage(key)
+        if current is None:
+            return everything
+        staged = {k for stage in self.stages for k in stage.sections}
+        earlier = self.stages[: self.stages.index(current) + 1]
+        return (everything - staged) | {k for stage in earlier for k in stage.sections}
+
+    def deadline_at(self, key: str | None) -> Deadline | None:
+        """The deadline of the stage ``key`` if it has one, else the call's."""
+        current = self.stage(key)
+        if current is not None and current.deadline is not None:
+            return current.deadline
+        return self.deadline
+
     def section(self, key: str) -> Section | None:
         return next((s for s in self.sections if s.key == key), None)
 

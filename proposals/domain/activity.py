@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from proposals import urls
-from proposals.i18n import format_date, get_timezone, ngettext
+from proposals.i18n import format_date, get_timezone, language_name, ngettext
 from proposals.i18n import gettext as _
 from proposals.models import Proposal, StatusChange
 
@@ -39,6 +39,10 @@ RECORDED = (
     "sign_off_withdrawn",
     "submission_recorded",
     "annex_uploaded",
+    "newcomer_marked",
+    "newcomer_unmarked",
+    "language_chosen",
+    "stage_changed",
 )
 
 
@@ -194,6 +198,18 @@ def _recorded(kind: str, who: str, detail: str) -> str | None:
         return _("%(who)s signed off for %(name)s.", who=who, name=name)
     if kind == "sign_off_withdrawn":
         return _("A change by %(who)s withdrew a sign-off: %(reason)s", who=who, reason=detail)
+    if kind == "newcomer_marked":
+        return _("%(who)s marked %(name)s as new to the programme.", who=who, name=name)
+    if kind == "newcomer_unmarked":
+        return _("%(who)s marked %(name)s as not new to the programme.", who=who, name=name)
+    if kind == "language_chosen":
+        return _(
+            "%(who)s chose %(language)s as the language of the application.",
+            who=who,
+            language=language_name(detail, capital=False),
+        )
+    if kind == "stage_changed":
+        return _("%(who)s moved the proposal on to the stage “%(stage)s”.", who=who, stage=detail)
     if kind == "annex_uploaded":
         return _("%(who)s uploaded an annex: %(name)s.", who=who, name=name)
     if kind == "submission_recorded":

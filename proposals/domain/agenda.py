@@ -60,13 +60,15 @@ class CallDeadline:
 
 def call_deadline(session: Session, proposal: Proposal, today: date) -> CallDeadline | None:
     """The deadline of the call version the proposal started with (None: an open call)."""
-    return _deadline(library.profile_for(session, proposal), today)
+    return _deadline(library.profile_for(session, proposal), proposal, today)
 
 
-def _deadline(profile: CallProfile, today: date) -> CallDeadline | None:
-    if profile.deadline is None:
+def _deadline(profile: CallProfile, proposal: Proposal, today: date) -> CallDeadline | None:
+    """The deadline of the stage the proposal is at (for a call in stages), else the call's."""
+    deadline = profile.deadline_at(proposal.stage)
+    if deadline is None:
         return None
-    moment = profile.deadline.moment()
+    moment = deadline.moment()
     return CallDeadline(moment, (moment.date() - today).days)
 
 
@@ -157,7 +159,7 @@ def lines(session: Session, user: User, today: date, *, urgent: bool = True) -> 
             ProposalLine(
                 proposal=proposal,
                 role=proposal_role(user, proposal),
-                deadline=_deadline(profiles[pair], today),
+                deadline=_deadline(profiles[pair], proposal, today),
                 progress=progress(proposal),
                 late=late,
             )

@@ -268,8 +268,11 @@ def load(session: Session, proposal: Proposal) -> list[PartnerRows]:
     return [PartnerRows(p, lines[p.id], sources[p.id]) for p in partners]
 
 
-def snapshot_of(profile: CallProfile, rows: Iterable[PartnerRows]) -> BudgetSnapshot:
-    language = profile.language
+def snapshot_of(
+    profile: CallProfile, rows: Iterable[PartnerRows], language: str | None = None
+) -> BudgetSnapshot:
+    """The budget as plain data, labelled in the application's language (``language``)."""
+    language = profile.written_in(language)
     categories = tuple(
         Category(c.key, c.title.get(language), c.kind) for c in profile.budget.categories
     )
@@ -326,7 +329,9 @@ def snapshot_of(profile: CallProfile, rows: Iterable[PartnerRows]) -> BudgetSnap
 
 def budget_snapshot(session: Session, proposal: Proposal) -> BudgetSnapshot:
     """The proposal's budget as plain data (for the page, the workbook and the Word export)."""
-    return snapshot_of(library.profile_for(session, proposal), load(session, proposal))
+    return snapshot_of(
+        library.profile_for(session, proposal), load(session, proposal), proposal.language
+    )
 
 
 def money_facts(session: Session, proposal: Proposal) -> dict[int, dict[str, Any]]:

@@ -413,6 +413,48 @@ def set_contact(session: Session, user: User, partner: Partner, contact: User) -
     audit.record(session, partner.proposal, user, "contact_changed", contact.name)
 
 
+def mark_newcomer(session: Session, user: User, partner: Partner, newcomer: bool | None) -> None:
+    """Say whether ``partner`` is new to the call's programme (None: not known)."""
+    if partner.status != "active":
+        raise ConsortiumError(_("Only partners in the consortium can be marked."))
+    if partner.newcomer is newcomer:
+        return
+    partner.newcomer = newcomer
+    session.flush()
+    kind = "newcomer_marked" if newcomer else "newcomer_unmarked"
+    audit.record(session, partner.proposal, user, kind, partner.organisation.name)
+
+
+def set_language(
+    session: Session, user: User, proposal: Proposal, profile: CallProfile, language: str
+) -> None:
+    """Write the application in ``language``, one the call accepts; the call's texts follow."""
+    if language not in profile.languages:
+        raise ConsortiumError(_("Choose one of the languages the call accepts."))
+    old = profile.written_in(proposal.language)
+    if old == language:
+        return
+    proposal.language = language
+    sections.retitle_sections(proposal, profile, old, language)
+    session.flush()
+    audit.record(session, proposal, user, "language_chosen", language)
+
+
+def set_stage(
+    session: Session, user: User, proposal: Proposal, profile: CallProfile, key: str
+) -> None:
+    """Move the proposal to the call's stage ``key`` (e.g. from the outline to the full form)."""
+    stage = next((s for s in profile.stages if s.key == key), None)
+    if stage is None:
+        raise ConsortiumError(_("Choose one of the call's stages."))
+    if profile.stage(proposal.stage) is stage:
+        return
+    proposal.stage = stage.key
+    session.flush()
+    language = profile.written_in(proposal.language)
+    audit.record(session, proposal, user, "stage_changed", stage.title.get(language))
+
+
 def end_membership(session: Session, actor: User, person: User, organisation: Organisation) -> None:
     """``person`` no longer belongs to ``organisation``: end what that gave them in its proposals.
 

@@ -64,7 +64,7 @@ def _template(name: str | None) -> bytes | None:
 def snapshot(session: Session, proposal: Proposal, today: date | None = None) -> ProposalSnapshot:
     """The proposal as plain data for the exports, labelled in the call's language."""
     profile = library.profile_for(session, proposal)
-    language = profile.language
+    language = profile.written_in(proposal.language)
     catalogue = translations(language)
     territories = Locale.parse(language).territories
     partners = tuple(

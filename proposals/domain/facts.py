@@ -46,6 +46,8 @@ def facts_of(proposal: Proposal) -> ProposalFacts:
             name=p.organisation.name,
             country=p.organisation.country,
             role=p.role,  # type: ignore[arg-type]
+            region=p.organisation.region,
+            newcomer=p.newcomer,
             **money.get(p.id, {}),
         )
         for p in proposal.partners
@@ -57,5 +59,7 @@ def facts_of(proposal: Proposal) -> ProposalFacts:
         partners=partners,
         sections=sections,
         duration_months=proposal.duration_months,
+        language=proposal.language,
+        stage=proposal.stage,
         review_scores=latest_review_scores(session, proposal) if session is not None else None,
     )

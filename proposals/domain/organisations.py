@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
@@ -23,6 +23,7 @@ from proposals.forms import CleanLine, CleanText, Email, Form, FormErrors
 from proposals.i18n import WORKING_LANGUAGES, country_codes
 from proposals.i18n import gettext as _
 from proposals.models import Membership, Organisation, OrganisationInvitation, User, utcnow
+from proposals.regions import regions_of
 from proposals.vocabulary import LEGAL_FORMS, MEMBER_ROLES, THEMES
 
 LIST_FIELDS = ("themes", "languages")
@@ -61,6 +62,16 @@ class OrganisationForm(Form):
     languages: list[str] = Field(default_factory=list)
     description: CleanText = Field(default="", max_length=5000)
     website: Annotated[str, AfterValidator(_website)] = Field(default="", max_length=WEBSITE_MAX)
+    region: str = Field(default="", max_length=5)
+
+    @model_validator(mode="after")
+    def _region_in_country(self) -> OrganisationForm:
+        self.region = self.region.strip().upper()
+        if self.region and self.region not in regions_of(self.country):
+            raise FormErrors(
+                {"region": _("Choose a region of the country the organisation is in, or none.")}
+            )
+        return self
 
     @field_validator("legal_form")
     @classmethod
@@ -124,6 +135,7 @@ def form_values(organisation: Organisation) -> dict[str, object]:
         "languages": list(organisation.languages),
         "description": organisation.description,
         "website": organisation.website,
+        "region": organisation.region,
     }
 
 
@@ -137,6 +149,7 @@ def apply(organisation: Organisation, data: OrganisationForm) -> None:
     organisation.languages = data.languages
     organisation.description = data.description
     organisation.website = data.website
+    organisation.region = data.region
 
 
 class MembershipError(Exception):

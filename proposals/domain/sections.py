@@ -78,18 +78,34 @@ def merge_texts(base: str, mine: str, theirs: str) -> tuple[str, bool]:
 
 
 def create_sections(proposal: Proposal, profile: CallProfile) -> None:
-    """The sections the call asks for, in the call's order, in the call's language."""
+    """The sections the call asks for, in the call's order, in the application's language."""
+    language = profile.written_in(proposal.language)
     for position, spec in enumerate(profile.sections):
         proposal.sections.append(
             Section(
                 key=spec.key,
-                title=spec.title.get(profile.language),
-                guidance=spec.guidance.get(profile.language),
+                title=spec.title.get(language),
+                guidance=spec.guidance.get(language),
                 char_limit=spec.char_limit,
                 required=spec.required,
                 position=position,
             )
         )
+
+
+def retitle_sections(proposal: Proposal, profile: CallProfile, old: str, new: str) -> None:
+    """The call's titles and guidance of the sections in the language ``new`` instead of ``old``.
+
+    A title or guidance someone changed is theirs and stays as it is.
+    """
+    for section in proposal.sections:
+        spec = profile.section(section.key)
+        if spec is None:
+            continue
+        if section.title == spec.title.get(old):
+            section.title = spec.title.get(new)
+        if section.guidance == spec.guidance.get(old):
+            section.guidance = spec.guidance.get(new)
 
 
 def _clean(text: str) -> str:

@@ -163,7 +163,7 @@ def _context(
 ) -> dict[str, Any]:
     session, user = db(request), current_user(request)
     rows = budget.load(session, proposal)
-    snapshot = budget.snapshot_of(profile, rows)
+    snapshot = budget.snapshot_of(profile, rows, proposal.language)
     findings = run_checks(profile, facts_of(proposal), ["budget"])
     locale = get_locale()
     own = organisation_ids(user) if user else set()
@@ -412,7 +412,7 @@ def _balanced(
 ) -> budget.FundingForm:
     """The submitted funding with the grant or own contribution meeting the partner's costs."""
     rows = budget.load(db(request), proposal)
-    snapshot = budget.snapshot_of(profile, rows)
+    snapshot = budget.snapshot_of(profile, rows, proposal.language)
     figures = next(
         f for r, f in zip(rows, snapshot.partners, strict=True) if r.partner.id == partner.id
     )
@@ -486,7 +486,9 @@ def upload(request: Request) -> Response:
             rows = budget.load(db(request), proposal)
             try:
                 imported = read_workbook(
-                    data, budget.snapshot_of(profile, rows), budget.workbook_messages()
+                    data,
+                    budget.snapshot_of(profile, rows, proposal.language),
+                    budget.workbook_messages(),
                 )
                 skipped = budget.import_workbook(db(request), profile, rows, user, imported)
             except WorkbookErrors as exc:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from proposals import mail, urls
+from proposals import mail, regions, urls
 from proposals.domain import organisations
 from proposals.domain.organisations import MembershipError
 from proposals.errors import Invalid, NotFound
 from proposals.forms import FormErrors
-from proposals.i18n import country_choices, language_choices
+from proposals.i18n import country_choices, country_name, language_choices
 from proposals.i18n import gettext as _
 from proposals.models import Organisation, OrganisationInvitation
 from proposals.policy import can
@@ -38,6 +38,9 @@ def _choices() -> dict[str, object]:
         "themes": [(k, str(v)) for k, v in THEMES.items()],
         "legal_forms": [(k, str(v)) for k, v in LEGAL_FORMS.items()],
         "languages": language_choices(),
+        "regions": [
+            (country_name(country), choices) for country, choices in regions.region_choices()
+        ],
         "roles": [(k, str(v)) for k, v in MEMBER_ROLES.items()],
     }
 

@@ -177,6 +177,8 @@ def show_proposal(request: Request) -> Response:
             "proposal": proposal,
             "profile": profile,
             "call_notices": call_notices(session, proposal),
+            "written_in": profile.written_in(proposal.language),
+            "stage": profile.stage(proposal.stage),
             "deadline": deadline,
             "milestones": planning.milestones(
                 session, proposal, deadline.day if deadline else None, today
@@ -487,6 +489,47 @@ def set_contact(request: Request) -> Response:
     return _after_partner_change(request, proposal)
 
 
+@view("mark_newcomer")
+def mark_newcomer(request: Request) -> Response:
+    proposal = targets.proposal(request)
+    partner = targets.partner(request, proposal)
+    said = {"yes": True, "no": False, "": None}
+    raw = form(request).get("newcomer", "")
+    try:
+        if not isinstance(raw, str) or raw not in said:
+            raise consortium.ConsortiumError(_("Choose one of the options."))
+        consortium.mark_newcomer(db(request), current_user(request), partner, said[raw])
+    except consortium.ConsortiumError as exc:
+        flash(request, str(exc), "error")
+    else:
+        flash(request, _("Saved."))
+    return _after_partner_change(request, proposal)
+
+
+@view("set_application")
+def set_application(request: Request) -> Response:
+    """The application's language and the call's stage it is at."""
+    proposal = targets.proposal(request)
+    session, user = db(request), current_user(request)
+    profile = library.profile_for(session, proposal)
+    data = form(request)
+    language, stage = data.get("language"), data.get("stage")
+    try:
+        if language is not None:
+            if not isinstance(language, str):
+                raise consortium.ConsortiumError(_("Choose one of the options."))
+            consortium.set_language(session, user, proposal, profile, language)
+        if stage is not None:
+            if not isinstance(stage, str):
+                raise consortium.ConsortiumError(_("Choose one of the options."))
+            consortium.set_stage(session, user, proposal, profile, stage)
+    except consortium.ConsortiumError as exc:
+        flash(request, str(exc), "error")
+    else:
+        flash(request, _("Saved."))
+    return _back(request, proposal, "application")
+
+
 routes = [
     route("proposals", my_proposals),
     route("new_proposal", new_proposal, ("GET", "POST")),
@@ -503,5 +546,7 @@ routes = [
     route("partner_lead", hand_over_lead, ("POST",)),
     route("partner_withdraw", withdraw_partner, ("POST",)),
     route("partner_contact", set_contact, ("POST",)),
+    route("partner_newcomer", mark_newcomer, ("POST",)),
+    route("proposal_application", set_application, ("POST",)),
     route("invitations", my_invitations),
 ]

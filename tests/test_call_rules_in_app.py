@@ -171,4 +171,3 @@ def test_the_application_language_is_one_the_call_accepts_and_the_export_uses_it
     # The Word export is labelled in the application's language.
     snap = exporting.snapshot(db, proposal(db, c.pid))
     assert snap.language == "pl"
-

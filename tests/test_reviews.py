@@ -128,7 +128,7 @@ def test_a_review_round_from_request_to_closing(app, db):
         verdict,
         {"verdict": "changes_requested", "comment": "Dodajcie liczby uczestników."},
     )
-    assert "Your verdict on “Streszczenie projektu” is saved." in flashes(response)
+    assert "Your verdict on “Project summary” is saved." in flashes(response)
     assert sections(db, team.pid)["streszczenie"] == "changes_requested"
     assert db.scalar(select(ReviewRound.status)) == "open"
     assert "1 / 2" in marta.client.get("/reviews").text

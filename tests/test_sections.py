@@ -47,14 +47,20 @@ def _section(db, pid_key: str) -> Section:  # type: ignore[no-untyped-def]
     return db.scalar(select(Section).where(Section.key == pid_key))
 
 
+def _titles(page: str) -> list[str]:
+    """The sections' names as the dashboard links them."""
+    links = re.findall(r'sections/[\w-]+">(.+?)</a>', page)
+    return [re.sub(r"<[^>]+>", "", t) for t in links]
+
+
 def test_sections_come_from_the_call_in_order_with_limits(app, db):
     team = consortium(app, db)
     page = team.lead.client.get(f"/proposals/{team.pid}/sections").text
-    titles = re.findall(r'sections/[\w-]+">([^<]+)</a>', page)
-    assert titles[:3] == [
-        "Streszczenie projektu",
-        "Uzasadnienie potrzeby realizacji projektu",
-        "Cele projektu",
+    # In English each is named in English, with the application's Polish title beside it.
+    assert _titles(page)[:3] == [
+        "Project summary (Streszczenie projektu)",
+        "Why the project is needed (Uzasadnienie potrzeby realizacji projektu)",
+        "Objectives (Cele projektu)",
     ]
     assert "0 / 1,500" in page
 
@@ -260,8 +266,8 @@ def test_coordinator_adds_an_annex_and_changes_the_order(app, db):
     annex = _section(db, "annex-1")
     assert annex.char_limit == 800 and not annex.required
     post(team.lead.client, f"{dashboard}/annex-1/move", {"direction": "up"})
-    titles = re.findall(r'sections/[\w-]+">([^<]+)</a>', team.lead.client.get(dashboard).text)
-    assert titles[-2:] == ["Letters of support", "Trwałość rezultatów"]
+    titles = _titles(team.lead.client.get(dashboard).text)
+    assert titles[-2:] == ["Letters of support", "Sustainability (Trwałość rezultatów)"]
     assert post(team.partner.client, dashboard + "/add", {"title": "x"}).status_code == 403
     response = post(team.lead.client, dashboard + "/add", {"title": "", "char_limit": "-3"})
     assert "This field is required." in " ".join(flashes(response))

@@ -6,8 +6,10 @@ their findings, so the rule a consortium reads is the rule it is checked by.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from proposals.calls.schema import (
     AnnexRequirement,
@@ -23,6 +25,7 @@ from proposals.calls.schema import (
     GrantLimits,
     GrantRate,
     InKind,
+    LocalText,
     LumpSums,
     Newcomers,
     OwnContribution,
@@ -56,6 +59,50 @@ def money(profile: CallProfile, value: Decimal) -> str:
 
 def countries(codes: list[str]) -> str:
     return ", ".join(country_name(c) for c in codes)
+
+
+@dataclass(frozen=True)
+class SectionName:
+    """How a section is named to a reader: in their language where the call gives it.
+
+    ``official`` is the title the application uses (and the export prints); ``name``
+    is the call's title in the reader's language, the same in every line of a page
+    (the checks' findings use it too). A section the consortium added or renamed is
+    named as it was written.
+    """
+
+    name: str
+    official: str
+    guidance: str
+    official_guidance: str
+
+    @property
+    def translated(self) -> bool:
+        return self.name != self.official
+
+
+def section_names(profile: CallProfile, sections: Iterable[Any]) -> dict[str, SectionName]:
+    """Each section's :class:`SectionName` by key (anything with key, title, guidance)."""
+    locale = get_locale()
+    names = {}
+    for section in sections:
+        spec = profile.section(section.key)
+        title, guidance = section.title, section.guidance or ""
+        from_call = spec is not None and title in _variants(spec.title)
+        guidance_from_call = spec is not None and guidance in _variants(spec.guidance)
+        names[section.key] = SectionName(
+            name=spec.title.get(locale) if spec is not None and from_call else title,
+            official=title,
+            guidance=spec.guidance.get(locale)
+            if spec is not None and guidance_from_call
+            else guidance,
+            official_guidance=guidance,
+        )
+    return names
+
+
+def _variants(text: LocalText) -> set[str]:
+    return {text.root} if isinstance(text.root, str) else set(text.root.values())
 
 
 def section_title(profile: CallProfile, key: str, fallback: str = "") -> str:

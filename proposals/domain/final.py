@@ -21,6 +21,7 @@ from exports.budget import BudgetSnapshot, PartnerBudget
 from proposals import urls
 from proposals.calls import library
 from proposals.calls.checks import run_checks
+from proposals.calls.describe import section_names
 from proposals.calls.schema import Source
 from proposals.domain import annexes, audit, budget
 from proposals.domain.facts import facts_of
@@ -210,23 +211,25 @@ def problems(session: Session, proposal: Proposal) -> list[Problem]:
         )
         for f in run_checks(profile, facts_of(proposal))
     ]
+    names = section_names(profile, proposal.sections)  # one name per section on the page
     for section in proposal.sections:
         link = urls.link(section)
+        name = names[section.key].name
         if profile.section(section.key) is None:  # an annex: the engine knows only the call's
             used = count_characters(section.text)
             if section.char_limit and used > section.char_limit:
                 message = _(
                     "The section “%(title)s” has %(used)s characters, %(over)s over the limit.",
-                    title=section.title,
+                    title=name,
                     used=used,
                     over=used - section.char_limit,
                 )
                 found.append(Problem("error", message, link))
             elif not plain_text(section.text).strip():
-                message = _("The annex “%(title)s” is empty.", title=section.title)
+                message = _("The annex “%(title)s” is empty.", title=name)
                 found.append(Problem("warning", message, link))
         if section.status != "approved":
-            message = _("The section “%(title)s” is not approved yet.", title=section.title)
+            message = _("The section “%(title)s” is not approved yet.", title=name)
             found.append(Problem("warning", message, link))
     for state in sign_offs(session, proposal):
         name = state.partner.organisation.name

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from proposals import mail, urls
 from proposals.calls import library
+from proposals.calls.describe import section_names
 from proposals.domain import accounts, consortium, reviews
 from proposals.errors import NotFound
 from proposals.forms import CleanLine, CleanText, Email, Form, form_id
@@ -34,6 +35,7 @@ from proposals.web.plumbing import (
     submitted,
     view,
 )
+from proposals.web.sections import names_context
 from workflow import WorkflowError, section_workflow
 
 
@@ -204,6 +206,7 @@ def _round_page(
             "labels": section_workflow().labels,
             "item_errors": errors or {},
             "item_values": values or {},
+            **names_context(request, proposal),
         },
         status_code=422 if errors else 200,
     )
@@ -264,7 +267,9 @@ def verdict(request: Request) -> Response:
         if closed:
             flash(request, _("Every section has its verdict: the review round is closed."))
         else:
-            flash(request, _("Your verdict on “%(title)s” is saved.", title=item.section.title))
+            profile = library.profile_for(db(request), proposal)
+            name = section_names(profile, [item.section])[item.section.key].name
+            flash(request, _("Your verdict on “%(title)s” is saved.", title=name))
     return redirect(request, reviews.round_url(round_, proposal) + f"#s-{key}")
 
 

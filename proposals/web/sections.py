@@ -16,6 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from proposals import live, urls
+from proposals.calls import library
+from proposals.calls.describe import section_names
 from proposals.domain import comments, livedoc, reviews, sections
 from proposals.errors import NotFound
 from proposals.forms import CleanLine, CleanText, Form, form_id
@@ -52,6 +54,15 @@ def _url(proposal: Proposal, section: Section | None = None, tail: str = "") -> 
     return urls.link(section) + tail
 
 
+def names_context(request: Request, proposal: Proposal) -> dict[str, object]:
+    """What pages name sections with: the reader's names and the application's language."""
+    profile = library.profile_for(db(request), proposal)
+    return {
+        "names": section_names(profile, proposal.sections),
+        "official_lang": profile.written_in(proposal.language),
+    }
+
+
 @view("view_proposal")
 def dashboard(request: Request) -> Response:
     proposal = _proposal(request)
@@ -79,6 +90,7 @@ def dashboard(request: Request) -> Response:
             "can_assign": can(user, "manage_sections", proposal),
             "labels": section_workflow().labels,
             "today": date.today(),
+            **names_context(request, proposal),
         },
     )
 
@@ -120,7 +132,8 @@ def assign(request: Request) -> Response:
         flash(request, _("Enter a date as YYYY-MM-DD."), "error")
         return redirect(request, _url(proposal))
     sections.assign(db(request), user, section, partner, assignee, due)
-    flash(request, _("“%(title)s” is assigned.", title=section.title))
+    name = section_names(library.profile_for(db(request), proposal), [section])[section.key].name
+    flash(request, _("“%(title)s” is assigned.", title=name))
     return redirect(request, _url(proposal))
 
 
@@ -152,6 +165,7 @@ def editor(request: Request) -> Response:
             "people": [p.name for p in comments.participants(db(request), proposal)],
             "values": {},
             "errors": {},
+            **names_context(request, proposal),
         },
     )
 
@@ -281,6 +295,7 @@ def history(request: Request) -> Response:
             "b": b,
             "diff": diff,
             "can_edit": can(current_user(request), "edit_text", section),
+            **names_context(request, proposal),
         },
     )
 

@@ -531,6 +531,37 @@ class Revision(Base):
     author: Mapped[User | None] = relationship()
 
 
+class DraftRevision(Base):
+    """A section's working-language draft, every save kept (bilingual drafting).
+
+    A partner writes in the language they work in (e.g. English); the official text
+    is the section's own. The revision the official text was last brought up to date
+    with carries ``translated_at``; later revisions are what the translation lacks.
+    """
+
+    __tablename__ = "draft_revision"
+    __table_args__ = (UniqueConstraint("section_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    section_id: Mapped[int] = mapped_column(
+        ForeignKey("section.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    language: Mapped[str] = mapped_column(String(2))
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    translated_at: Mapped[datetime | None] = mapped_column(default=None)
+    translated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), default=None
+    )
+
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    translated_by: Mapped[User | None] = relationship(foreign_keys=[translated_by_id])
+
+
 class LiveUpdate(Base):
     """One change to a section's shared document (a Yjs update), stored before it is passed on.
 

@@ -93,6 +93,8 @@ PATHS: dict[str, str] = {
     "save_section": "/proposals/{pid}/sections/{key}/save",
     "section_state": "/proposals/{pid}/sections/{key}/state",
     "section_history": "/proposals/{pid}/sections/{key}/history",
+    "section_draft": "/proposals/{pid}/sections/{key}/draft",
+    "section_draft_translated": "/proposals/{pid}/sections/{key}/draft/translated",
     "section_events": "/proposals/{pid}/sections/{key}/events",
     "section_live": "/proposals/{pid}/sections/{key}/live",
     "restore_revision": "/proposals/{pid}/sections/{key}/restore",

@@ -346,6 +346,11 @@ FORMS: dict[str, tuple[Form, Changes]] = {
     ),
     "section_state": (lambda w, p: {"trigger": "reopen", "state": w.ids["status"]}, True),
     "restore_revision": (lambda w, p: {"number": "1"}, False),
+    "section_draft": (
+        lambda w, p: {"language": "en", "text": "Three workshops.", "base": "0"},
+        True,
+    ),
+    "section_draft_translated": (lambda w, p: {"number": "1"}, False),  # no draft yet
     "comments": (lambda w, p: {"body": "A fourth one in Riga?"}, True),
     "resolve_comment": (lambda w, p: {"resolved": "1"}, True),
     "budget_lines": (

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from proposals import live, urls
 from proposals.calls import library
 from proposals.calls.describe import section_names
-from proposals.domain import comments, livedoc, reviews, sections
+from proposals.domain import comments, drafts, livedoc, reviews, sections
 from proposals.errors import NotFound
 from proposals.forms import CleanLine, CleanText, Form, form_id
 from proposals.i18n import gettext as _
@@ -165,6 +165,8 @@ def editor(request: Request) -> Response:
             "people": [p.name for p in comments.participants(db(request), proposal)],
             "values": {},
             "errors": {},
+            "draft": (draft := drafts.state(db(request), section)),
+            "draft_html": render_html(draft.current.text) if draft.current else "",
             **names_context(request, proposal),
         },
     )

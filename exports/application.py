@@ -11,6 +11,7 @@ template, the same content is rendered into it with docxtpl instead.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -25,8 +26,12 @@ from exports.wordkit import clean, figure, long_date, money, percent
 TOC_INSTRUCTION = 'TOC \\o "1-2" \\h \\z \\u'
 
 
-def build_application(snapshot: ProposalSnapshot) -> bytes:
-    """The .docx bytes of the application; the same snapshot gives the same bytes."""
+def build_application(snapshot: ProposalSnapshot, pages: Sequence[int] | None = None) -> bytes:
+    """The .docx bytes of the application; the same snapshot gives the same bytes.
+
+    ``pages``: the page of each heading as the contents list them (from a first layout
+    of the same file), written into the contents; without it Word fills them on opening.
+    """
     if snapshot.template is not None:
         return _from_template(snapshot)
     document = Document()
@@ -44,7 +49,7 @@ def build_application(snapshot: ProposalSnapshot) -> bytes:
     wordkit.landscape_section(document)  # eight columns of figures need the width
     document.add_heading(f"{number + 2}. {snapshot.labels.budget}", level=1)
     _budget_tables(document, snapshot)
-    wordkit.fill_contents(document, contents)
+    wordkit.fill_contents(document, contents, pages=pages)
     _finish(document, snapshot)
     return wordkit.save(document, snapshot.moment)
 

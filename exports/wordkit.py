@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -20,6 +21,7 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.text import WD_TAB_ALIGNMENT, WD_TAB_LEADER
 from docx.opc.constants import RELATIONSHIP_TYPE
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
@@ -209,12 +211,15 @@ def add_field(paragraph: Paragraph, instruction: str, placeholder: str = "") -> 
     run_with(end)
 
 
-def fill_contents(document: Any, paragraph: Paragraph, levels: int = 2) -> None:
+def fill_contents(
+    document: Any, paragraph: Paragraph, levels: int = 2, pages: Sequence[int] | None = None
+) -> None:
     """Write the headings into the table of contents field of ``paragraph`` as its result.
 
     The field (see ``add_field``) then shows every Heading 1 and 2 as a link to
-    its heading before anyone updates it; Word updates it on opening (page
-    numbers too), and the PDF export has LibreOffice update it.
+    its heading before anyone updates it, with its page number when ``pages``
+    gives one per heading (as LibreOffice laid the same document out); Word
+    updates it on opening too, and the PDF export has LibreOffice update it.
     """
     headings = [
         (int(p.style.name.rsplit(" ", 1)[1]), p)
@@ -226,6 +231,7 @@ def fill_contents(document: Any, paragraph: Paragraph, levels: int = 2) -> None:
     end = runs[-1]
     if not headings:
         return
+    numbered = pages is not None and len(pages) == len(headings)
     target = paragraph
     for index, (level, heading) in enumerate(headings):
         name = f"_TocEngage{index + 1}"
@@ -242,6 +248,16 @@ def fill_contents(document: Any, paragraph: Paragraph, levels: int = 2) -> None:
         text.text = clean(heading.text)
         run.append(text)
         link.append(run)
+        if numbered:
+            assert pages is not None
+            tab = OxmlElement("w:r")
+            tab.append(OxmlElement("w:tab"))
+            page = OxmlElement("w:r")
+            digits = OxmlElement("w:t")
+            digits.text = str(pages[index])
+            page.append(digits)
+            link.append(tab)
+            link.append(page)
         if index == 0:
             result.addprevious(link)
         else:
@@ -264,6 +280,11 @@ def _toc_style(document: Any, level: int) -> Any:
         style.base_style = document.styles["Normal"]
         style.paragraph_format.left_indent = Mm(6 * (level - 1))
         style.paragraph_format.space_after = Pt(2)
+        # The page number at the right margin, after a dotted leader.
+        width = Mm(210 - 2 * MARGIN_MM) - style.paragraph_format.left_indent
+        style.paragraph_format.tab_stops.add_tab_stop(
+            width, WD_TAB_ALIGNMENT.RIGHT, WD_TAB_LEADER.DOTS
+        )
     return document.styles[name]
 
 

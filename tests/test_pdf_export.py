@@ -13,6 +13,7 @@ import re
 import subprocess
 import zipfile
 
+import docx
 import pytest
 
 from exports import sample
@@ -147,3 +148,43 @@ def test_one_conversion_at_a_time_per_worker() -> None:
     finally:
         pdf.WAIT_SECONDS = waited
         pdf._lock.release()
+
+
+def test_the_word_file_carries_the_page_of_each_heading_in_its_contents(tmp_path) -> None:
+    """Where LibreOffice is installed, the .docx's contents give each heading's real page.
+
+    The file is laid out once by LibreOffice to learn the pages; converting the exported
+    .docx as it is (no field update) must then show each heading on the page its
+    contents line names, and the file still passes the Open XML validator."""
+    from exports.snapshot import Labels
+    from proposals.i18n import translations
+    from tests.export_helpers import pdf_text, to_pdf, validate_ooxml
+
+    labels = Labels.translated(translations("pl").gettext)
+    snap = sample.snapshot(sections=8, section_length=2500, partners=4, lines=40, labels=labels)
+    data = exporting.application_file(snap)
+    document = docx.Document(io.BytesIO(data))
+    entries = [p.text for p in document.paragraphs if p.style.name in ("TOC 1", "TOC 2")]
+    assert len(entries) >= len(snap.sections) + 2
+    listed = {}
+    for entry in entries:
+        title, _tab, page = entry.rpartition("\t")
+        assert page.isdigit(), f"no page number in the contents line {entry!r}"
+        listed[title] = int(page)
+
+    path = tmp_path / "application.docx"
+    path.write_bytes(data)
+    assert validate_ooxml(path) == []
+    pages = pdf_text(to_pdf(path)).split("\f")
+    for title, page in listed.items():
+        # The heading itself (not its contents line, on page 2) is on the page listed.
+        found = [
+            number
+            for number, text in enumerate(pages, 1)
+            if number > 2 and any(squeeze(line) == squeeze(title) for line in text.splitlines())
+        ]
+        assert found and found[0] == page, (title, page, found)
+    # Without page numbers the same file is still made (Word fills them on opening).
+    plain = docx.Document(io.BytesIO(build_application(snap)))
+    first = next(p.text for p in plain.paragraphs if p.style.name == "TOC 1")
+    assert "\t" not in first

@@ -153,7 +153,7 @@ def files(
     """
     stem = _slug(snap.acronym or snap.title)
     if kind == "application":
-        built = {f"{stem}-application.docx": build_application(snap)}
+        built = {f"{stem}-application.docx": application_file(snap, numbered=not as_pdf)}
     elif kind == "declaration":
         chosen = [p for p in snap.partners if partner_key in (None, p.key)]
         built = {
@@ -173,6 +173,14 @@ def files(
     else:
         raise ValueError(kind)
     return pdf.as_pdfs(built) if as_pdf else built
+
+
+def application_file(snap: ProposalSnapshot, numbered: bool = True) -> bytes:
+    """The application .docx; ``numbered``: its contents carry page numbers where
+    LibreOffice is installed to lay it out once (a PDF export lays it out anyway)."""
+    first = build_application(snap)
+    pages = pdf.contents_pages(first) if numbered else None
+    return build_application(snap, pages) if pages else first
 
 
 def export(

@@ -51,6 +51,30 @@ Sub ToPdf(source As String, target As String)
   document.storeToURL(target, store())
   document.close(True)
 End Sub
+
+Sub ContentsPages(source As String, target As String)
+  Dim load(0) As New com.sun.star.beans.PropertyValue
+  load(0).Name = "Hidden" : load(0).Value = True
+  document = StarDesktop.loadComponentFromURL(source, "_blank", 0, load())
+  If IsNull(document) Then Exit Sub
+  For pass = 1 To 2
+    indexes = document.getDocumentIndexes()
+    For i = 0 To indexes.getCount() - 1
+      indexes.getByIndex(i).update()
+    Next i
+    document.getTextFields().refresh()
+  Next pass
+  indexes = document.getDocumentIndexes()
+  If indexes.getCount() > 0 Then
+    files = createUnoService("com.sun.star.ucb.SimpleFileAccess")
+    out = createUnoService("com.sun.star.io.TextOutputStream")
+    out.setOutputStream(files.openFileWrite(target))
+    out.setEncoding("UTF-8")
+    out.writeString(indexes.getByIndex(0).getAnchor().getString())
+    out.closeOutput()
+  End If
+  document.close(True)
+End Sub
 """
 
 _MODULE = (
@@ -168,6 +192,42 @@ def as_pdfs(files: dict[str, bytes], time_limit: float | None = None) -> dict[st
         }
     finally:
         _lock.release()
+
+
+def contents_pages(docx: bytes, time_limit: float | None = None) -> list[int] | None:
+    """The page of each entry of the .docx's table of contents, as LibreOffice lays it out.
+
+    None when LibreOffice is not installed, is busy past the wait, or gives no contents:
+    the caller then keeps the file without page numbers (Word fills them on opening).
+    """
+    program = soffice()
+    if program is None or not _lock.acquire(timeout=WAIT_SECONDS):
+        return None
+    try:
+        profile = _prepared_profile(program, TIME_LIMIT if time_limit is None else time_limit)
+        with tempfile.TemporaryDirectory(prefix="engage-toc-") as work:
+            source, target = Path(work) / "in.docx", Path(work) / "contents.txt"
+            source.write_bytes(docx)
+            macro = (
+                f'macro:///Standard.Engage.ContentsPages("{source.as_uri()}","{target.as_uri()}")'
+            )
+            _run(program, profile, [macro], TIME_LIMIT if time_limit is None else time_limit)
+            if not target.exists():
+                return None
+            text = target.read_text(encoding="utf-8")
+    except Invalid:
+        return None
+    finally:
+        _lock.release()
+    pages = []
+    for line in text.replace("\r", "\n").splitlines():
+        if not line.strip():
+            continue
+        _title, _tab, number = line.rpartition("\t")
+        if not number.strip().isdigit():
+            return None
+        pages.append(int(number))
+    return pages or None
 
 
 def _convert(program: str, docx: bytes, time_limit: float) -> bytes:

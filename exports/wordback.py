@@ -47,6 +47,16 @@ class NotWord(ValueError):
     """The upload is not a Word (.docx) file python-docx can read."""
 
 
+@dataclass(frozen=True)
+class Tracked:
+    """One tracked change in the file: text inserted or deleted, by whom, when."""
+
+    kind: str  # "ins" or "del"
+    text: str
+    author: str
+    date: str  # as Word wrote it (ISO 8601), "" when it gave none
+
+
 @dataclass
 class Part:
     """What follows one Heading 1 up to the next."""
@@ -57,6 +67,7 @@ class Part:
     insertions: int = 0
     deletions: int = 0
     authors: set[str] = field(default_factory=set)
+    tracked: list[Tracked] = field(default_factory=list)
 
 
 @dataclass
@@ -151,9 +162,12 @@ def _walk(document: Any, element: Any, runs: list[_Run], part: Part, link: str |
         elif tag == qn("w:del"):
             part.deletions += 1
             part.authors.add(child.get(qn("w:author")) or "")
+            deleted = "".join(t.text or "" for t in child.iter(qn("w:delText")))
+            part.tracked.append(_tracked("del", deleted, child))
         elif tag in (qn("w:ins"), qn("w:moveTo")):
             part.insertions += 1
             part.authors.add(child.get(qn("w:author")) or "")
+            part.tracked.append(_tracked("ins", _plain(child), child))
             _walk(document, child, runs, part, link)
         elif tag == qn("w:hyperlink"):
             target = None
@@ -167,6 +181,11 @@ def _walk(document: Any, element: Any, runs: list[_Run], part: Part, link: str |
             _walk(document, child, runs, part, target)
         elif tag in (qn("w:smartTag"), qn("w:sdt"), qn("w:sdtContent"), qn("w:fldSimple")):
             _walk(document, child, runs, part, link)
+
+
+def _tracked(kind: str, text: str, element: Any) -> Tracked:
+    author = clean(element.get(qn("w:author")) or "")[:200]
+    return Tracked(kind, clean(text)[:2000], author, (element.get(qn("w:date")) or "")[:40])
 
 
 def _run(element: Any, runs: list[_Run], link: str | None, part: Part) -> None:

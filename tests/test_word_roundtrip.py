@@ -209,3 +209,109 @@ def test_the_markdown_subset_reads_back_as_it_was_written() -> None:
     assert "**pogrubieniem**" in spelled and "*kursywą*" in spelled
     assert "[linkiem](https://example.org/a_b)" in spelled
     assert "- punkt\n- drugi\n\n1. krok" in spelled
+
+
+def _export(anna, pid: str) -> tuple[bytes, str]:  # type: ignore[no-untyped-def]
+    exported = post(anna, f"/proposals/{pid}/final/export", {"kind": "application"})
+    assert exported.status_code == 200
+    page = anna.get(f"/proposals/{pid}/final").text
+    return exported.content, re.search(r'name="export">\s*<option value="([\w-]+)"', page).group(1)
+
+
+def _tracked(tag: str, number: int, minute: int):  # type: ignore[no-untyped-def]
+    change = OxmlElement(tag)
+    change.set(qn("w:id"), str(number))
+    change.set(qn("w:author"), "Ola Nordmann")
+    change.set(qn("w:date"), f"2027-01-12T10:0{minute}:00Z")
+    return change
+
+
+def _run(text: str, tag: str = "w:t"):  # type: ignore[no-untyped-def]
+    run = OxmlElement("w:r")
+    node = OxmlElement(tag)
+    node.set(qn("xml:space"), "preserve")
+    node.text = text
+    run.append(node)
+    return run
+
+
+def test_changes_are_taken_one_by_one_and_tracked_changes_name_their_author(app, db):
+    seeded(db)
+    pid = the_proposal(db).public_id
+    section = _written(db)[0]
+    key, original = section.key, section.text
+    anna = signed_in(app, "anna@demo.engage")
+    content, export_id = _export(anna, pid)
+
+    # In Word: the first sentence retyped; then, with changes tracked, Ola deletes the
+    # paragraph's last words and types new ones (Word splits the run to do so).
+    document = docx.Document(io.BytesIO(content))
+    first = _paragraph_after(document, section.title)
+    _replace_first_sentence(first, "Zmiana pierwsza.")
+    run = next(r for r in reversed(first.runs) if r.text.strip())
+    words = run.text.rstrip().rsplit(" ", 3)
+    assert len(words) == 4, run.text
+    run.text = words[0] + " "
+    deleted_words = " ".join(words[1:])
+    tracked_del = _tracked("w:del", 90, 0)
+    tracked_del.append(_run(deleted_words, "w:delText"))
+    run._r.addnext(tracked_del)
+    tracked_ins = _tracked("w:ins", 91, 1)
+    tracked_ins.append(_run("Nowe zakończenie od Oli."))
+    tracked_del.addnext(tracked_ins)
+    edited = io.BytesIO()
+    document.save(edited)
+
+    review = _upload(anna, pid, export_id, edited.getvalue())
+    assert review.status_code == 200, review.text[:800]
+    page = html.unescape(review.text)
+    assert "Changes one by one" in page
+    assert "tracked deletion by Ola Nordmann, 2027-01-12" in page
+    numbers = re.findall(rf'name="change-{re.escape(key)}" value="(\d+)"', review.text)
+    assert len(numbers) >= 2
+
+    def described(number: str) -> str:
+        return page.split(f'name="change-{key}" value="{number}"', 1)[1].split("</li>", 1)[0]
+
+    # Only Ola's tracked changes are taken: the retyped first sentence is not.
+    chosen = [n for n in numbers if "Zmiana pierwsza." not in described(n)]
+    assert chosen and len(chosen) < len(numbers)
+    form = {
+        "section": [key],
+        "decision-" + key: "some",
+        "change-" + key: chosen,
+        "base-" + key: _hidden(review.text, f"base-{key}"),
+        "text-" + key: _hidden(review.text, f"text-{key}"),
+    }
+    applied = post(anna, f"/proposals/{pid}/final/word/apply", form)
+    assert applied.status_code == 200
+    db.expire_all()
+    text = {s.key: s for s in the_proposal(db).sections}[key].text
+    assert "Nowe zakończenie od Oli." in text
+    assert "Zmiana pierwsza." not in text
+    assert text[:40] == original[:40]  # the first sentence as it was
+
+    # "Only the changes ticked" with none ticked changes nothing.
+    form["change-" + key] = []
+    post(anna, f"/proposals/{pid}/final/word/apply", form)
+    db.expire_all()
+    assert {s.key: s for s in the_proposal(db).sections}[key].text == text
+
+
+def test_apply_hunks_takes_exactly_the_chosen_changes() -> None:
+    from proposals.domain.wordback import apply_hunks, hunks_of
+    from proposals.text import word_diff
+
+    old = "Three workshops in Gdańsk. A handbook in May. Ten volunteers."
+    new = "Four workshops in Gdańsk. A handbook in May. Twelve volunteers and a film."
+    hunks = hunks_of(word_diff(old, new))
+    assert len(hunks) == 3  # Three→Four, Ten→Twelve, " and a film" added
+    assert (hunks[0].removed, hunks[0].added) == ("Three", "Four")
+    assert apply_hunks(old, new, set()) == old
+    assert apply_hunks(old, new, {1, 2, 3}) == new
+    assert (
+        apply_hunks(old, new, {3})
+        == "Three workshops in Gdańsk. A handbook in May. Ten volunteers and a film."
+    )
+    first_only = apply_hunks(old, new, {1})
+    assert first_only == "Four workshops in Gdańsk. A handbook in May. Ten volunteers."

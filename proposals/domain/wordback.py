@@ -16,7 +16,16 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from exports.wordback import PICTURE, STYLE, TABLE, NotWord, Part, as_read_back, read_parts
+from exports.wordback import (
+    PICTURE,
+    STYLE,
+    TABLE,
+    NotWord,
+    Part,
+    Tracked,
+    as_read_back,
+    read_parts,
+)
 from proposals.domain.sections import merge_texts
 from proposals.errors import Invalid
 from proposals.i18n import gettext as _
@@ -26,6 +35,16 @@ from proposals.text import word_diff
 
 MAX_UPLOAD = 10 * 1024 * 1024
 _NUMBER = re.compile(r"^\s*\d+[.)]?\s*")
+
+
+@dataclass(frozen=True)
+class Hunk:
+    """One change within a section: words taken out and put in at one place."""
+
+    number: int  # 1, 2, ... in the order of the text
+    removed: str
+    added: str
+    tracked: Tracked | None = None  # the tracked change in the file it comes from, if any
 
 
 @dataclass
@@ -38,6 +57,7 @@ class Change:
     diff: list[tuple[str, str]]
     edited_meanwhile: bool  # someone saved in Engage since the export
     notices: list[str] = field(default_factory=list)
+    hunks: list[Hunk] = field(default_factory=list)
 
 
 @dataclass
@@ -45,6 +65,93 @@ class Review:
     changes: list[Change]
     unchanged: list[str]  # titles of sections Word left as they were
     not_read: list[str]  # headings of the file that are no section of the export
+
+
+def _segments(diff: list[tuple[str, str]]) -> list[tuple[str, str | None]]:
+    """The diff as (same text, "") and (removed, added) pairs: one pair per change.
+
+    Words changed with only spaces between them are one change ("tę wiedzę dalej" →
+    "Nowe zakończenie od Oli" is one edit, as Word tracks it, not three).
+    """
+    out: list[list[str]] = []  # [kind, removed, added] or ["same", text, ""]
+    for op, text in diff:
+        last = out[-1] if out else None
+        if op == " ":
+            if last is not None and last[0] == "same":
+                last[1] += text
+            else:
+                out.append(["same", text, ""])
+            continue
+        if last is not None and last[0] == "same" and not last[1].strip() and len(out) > 1:
+            out.pop()  # only spaces since the previous change: it goes on
+            out[-1][1] += last[1]
+            out[-1][2] += last[1]
+            last = out[-1]
+        if last is None or last[0] != "change":
+            last = ["change", "", ""]
+            out.append(last)
+        if op == "-":
+            last[1] += text
+        else:
+            last[2] += text
+    return [(a, b) if kind == "change" else (a, None) for kind, a, b in out]
+
+
+def hunks_of(diff: list[tuple[str, str]], tracked: list[Tracked] | None = None) -> list[Hunk]:
+    """The changes of a word diff, numbered in the order of the text.
+
+    A change whose words are those of a tracked change in the file names its author.
+    """
+    changes = [(a, b) for a, b in _segments(diff) if b is not None]
+    return [
+        _hunk(number, removed, added, tracked or [])
+        for number, (removed, added) in enumerate(changes, 1)
+    ]
+
+
+def _hunk(number: int, removed: str, added: str, tracked: list[Tracked]) -> Hunk:
+    def words(text: str) -> str:
+        return " ".join(re.findall(r"\w+", text.casefold()))
+
+    def same(change: str, hunk: str) -> bool:
+        a, b = words(change), words(hunk)
+        return bool(a and b) and (a in b or b in a)
+
+    found = next(
+        (
+            t
+            for t in tracked
+            if (t.kind == "ins" and same(t.text, added))
+            or (t.kind == "del" and same(t.text, removed))
+        ),
+        None,
+    )
+    return Hunk(number, removed, added, found)
+
+
+def chosen_text(
+    session: Session, section: Section, base: int, proposed: str, accepted: set[int]
+) -> str:
+    """The export's text of ``section`` (revision ``base``) with the accepted changes only."""
+    old = session.scalar(
+        select(Revision.text).where(Revision.section_id == section.id, Revision.number == base)
+    )
+    if old is None:
+        raise Invalid(_("The form was incomplete; nothing was saved. Upload the file again."))
+    return apply_hunks(old, proposed, accepted)
+
+
+def apply_hunks(old: str, new: str, accepted: set[int]) -> str:
+    """``old`` with only the changes numbered in ``accepted`` of those that make it ``new``."""
+    out: list[str] = []
+    number = 0
+    for first, second in _segments(word_diff(old, new)):
+        if second is None:
+            out.append(first)
+            continue
+        number += 1
+        out.append(second if number in accepted else first)
+    return "".join(out)
 
 
 def exports_to_compare(session: Session, proposal: Proposal) -> list[Export]:
@@ -126,14 +233,16 @@ def review(session: Session, proposal: Proposal, export: Export, data: bytes) ->
         proposed, overlap = merge_texts(spelled, part.markdown, base_text)
         if overlap:
             proposed = part.markdown
+        diff = word_diff(base_text, proposed)
         changes.append(
             Change(
                 section=section,
                 base=base,
                 proposed=proposed,
-                diff=word_diff(base_text, proposed),
+                diff=diff,
                 edited_meanwhile=section.current_number != base,
                 notices=_notices(part),
+                hunks=hunks_of(diff, part.tracked),
             )
         )
     if not parts:

@@ -221,11 +221,17 @@ def word_apply(request: Request) -> Response:
     work: list[tuple[Section, str, int]] = []
     for key in data.getlist("section"):
         section = by_key.get(str(key))
-        if section is None or data.get(f"decision-{key}") != "accept":
+        decision = data.get(f"decision-{key}")
+        if section is None or decision not in ("accept", "some"):
             continue
         text, base = data.get(f"text-{key}"), form_id(data.get(f"base-{key}"))
         if not isinstance(text, str) or base is None:
             raise Invalid(_("The form was incomplete; nothing was saved. Upload the file again."))
+        if decision == "some":  # only the changes ticked, each a number of the section's diff
+            ticked = {form_id(v) for v in data.getlist(f"change-{key}")} - {None}
+            if not ticked:
+                continue
+            text = wordback.chosen_text(db(request), section, base, text, ticked)  # type: ignore[arg-type]
         if not can(user, "edit_text", section):
             refused.append(section.title)
             continue

@@ -38,8 +38,15 @@ class SectionProvider {
     this.synced = false;
     this.sent = 0; // updates sent on this connection
     this.stored = 0; // ... and acknowledged as stored
+    // Typed (or loaded from this browser) while no socket was open: the server has it
+    // only once our sync step 2 went out, so "Saved" waits for that and its receipt.
+    this.unsent = false;
     doc.on("update", (update, origin) => {
       if (origin === this) return;
+      if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
+        this.unsent = true;
+        return;
+      }
       const encoder = encoding.createEncoder();
       encoding.writeVarUint(encoder, MESSAGE_SYNC);
       syncProtocol.writeUpdate(encoder, update);
@@ -72,6 +79,11 @@ class SectionProvider {
 
   send(message) {
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(message);
+  }
+
+  /** "Saved" once joined, with nothing typed unconnected left to send and every update stored. */
+  settled() {
+    if (this.synced && !this.unsent && this.stored >= this.sent) this.onState("saved");
   }
 
   sendUpdate(message) {
@@ -117,14 +129,13 @@ class SectionProvider {
           // Our step 2 carries what we typed offline: the server will acknowledge it.
           if (reply.length > EMPTY_STEP2) this.sendUpdate(reply);
           else ws.send(reply);
+          if (kind === syncProtocol.messageYjsSyncStep1) this.unsent = false;
         }
-        if (kind === syncProtocol.messageYjsSyncStep2 && !this.synced) {
-          this.synced = true;
-          if (this.stored >= this.sent) this.onState("saved");
-        }
+        if (kind === syncProtocol.messageYjsSyncStep2) this.synced = true;
+        this.settled();
       } else if (type === MESSAGE_STORED) {
         this.stored += 1;
-        if (this.stored >= this.sent) this.onState("saved");
+        this.settled();
       } else if (type === MESSAGE_AWARENESS) {
         awarenessProtocol.applyAwarenessUpdate(
           this.awareness,

@@ -168,3 +168,61 @@ def test_the_toolbar_and_a_word_paste_come_out_in_the_word_export(demo, new_page
     assert any(
         link.address == "https://example.org/plan" and link.text == "strona" for link in links
     )
+
+
+@pytest.mark.browser
+def test_text_typed_before_the_editor_joins_is_saved_before_it_says_saved(demo, new_page) -> None:
+    """The server is out of reach while the page opens and Ola types; when the socket joins,
+    the page says "Saved" only once what she typed was stored (never "Saved", then "Saving…"
+    again), and another browser reads it from the server."""
+    ola = new_page()
+    sign_in(ola, demo.url, "ola@demo.engage")
+    gate = {"open": False}
+
+    def socket(ws) -> None:  # type: ignore[no-untyped-def]
+        if not gate["open"]:
+            ws.close(code=1011, reason="not yet")
+            return
+        # The server's answer to our step 1 (its step 2) overtakes its own step 1, which
+        # asks for what we typed: the order in which the premature "Saved" showed.
+        server = ws.connect_to_server()
+        held: list[bytes] = []
+
+        def from_server(message) -> None:  # type: ignore[no-untyped-def]
+            data = message if isinstance(message, bytes) else message.encode()
+            if data[:2] == b"\x00\x00" and not held:
+                held.append(data)
+                return
+            ws.send(data)
+            if data[:2] == b"\x00\x01" and held:
+                ws.send(held.pop())
+
+        server.on_message(from_server)
+
+    ola.route_web_socket(re.compile(r"/live$"), socket)
+    open_section(ola, "Działania")
+    box = _box(ola)
+    expect(box).to_be_visible()
+    ola.evaluate(
+        """() => {
+            window.liveStates = [];
+            const el = document.querySelector('[data-live-status]');
+            new MutationObserver(() => window.liveStates.push(el.dataset.state))
+                .observe(el, {attributes: true, attributeFilter: ['data-state']});
+        }"""
+    )
+    _type_at_end(ola, " Napisane przed połączeniem.")
+    status = ola.locator("[data-live-status]")
+    expect(status).not_to_have_text(SAVED)
+    gate["open"] = True
+    expect(status).to_have_text(SAVED, timeout=15_000)
+    time.sleep(0.5)
+    states = ola.evaluate("window.liveStates")
+    joined = states[len(states) - states[::-1].index("offline") :]  # since the socket joined
+    assert "saving" not in joined[joined.index("saved") :], f"Saved too early: {states}"
+
+    # Saved means stored: another browser reads it from the server.
+    anna = new_page()
+    sign_in(anna, demo.url, "anna@demo.engage")
+    open_section(anna, "Działania")
+    expect(_box(anna)).to_contain_text("Napisane przed połączeniem.", timeout=10_000)

@@ -600,6 +600,10 @@ class Comment(Base):
     )
     body: Mapped[str] = mapped_column(Text)
     quote: Mapped[str] = mapped_column(Text, default="")
+    # Where the quoted passage is in the section's shared document: two Yjs relative
+    # positions (base64), which stay on the same words while others edit.
+    anchor_start: Mapped[str | None] = mapped_column(Text, default=None)
+    anchor_end: Mapped[str | None] = mapped_column(Text, default=None)
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

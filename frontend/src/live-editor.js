@@ -7,7 +7,14 @@
  * Without this script (or without WebSockets) the page keeps its plain text
  * box and Save button; the server writes such saves into the live document.
  */
-import { Editor } from "@tiptap/core";
+import { Editor, Extension } from "@tiptap/core";
+import { Plugin, PluginKey } from "@tiptap/pm/state";
+import { Decoration, DecorationSet } from "@tiptap/pm/view";
+import {
+  absolutePositionToRelativePosition,
+  relativePositionToAbsolutePosition,
+  ySyncPluginKey,
+} from "@tiptap/y-tiptap";
 import StarterKit from "@tiptap/starter-kit";
 import Collaboration from "@tiptap/extension-collaboration";
 import CollaborationCaret from "@tiptap/extension-collaboration-caret";
@@ -195,6 +202,79 @@ function plainLength(editor) {
   return Array.from(text.normalize("NFC")).length;
 }
 
+// --- Comments on a passage: two Yjs relative positions that follow the words -------------
+
+const ROOT = "default"; // the shared document's root type (Collaboration's field)
+
+function toBase64(bytes) {
+  let text = "";
+  bytes.forEach((b) => (text += String.fromCharCode(b)));
+  return btoa(text);
+}
+
+function fromBase64(text) {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+/** Where an anchored passage is now in the editor, or null (deleted, or not joined yet). */
+function anchoredRange(state, doc, anchor) {
+  const sync = ySyncPluginKey.getState(state);
+  if (!sync || !sync.binding) return null;
+  const type = doc.getXmlFragment(ROOT);
+  const from = relativePositionToAbsolutePosition(doc, type, anchor.start, sync.binding.mapping);
+  const to = relativePositionToAbsolutePosition(doc, type, anchor.end, sync.binding.mapping);
+  if (from === null || to === null || to <= from) return null;
+  return { from, to };
+}
+
+/** The passages comments are anchored to, highlighted in the text as it changes. */
+function commentAnchors(doc, anchors) {
+  return Extension.create({
+    name: "commentAnchors",
+    addProseMirrorPlugins() {
+      return [
+        new Plugin({
+          key: new PluginKey("engageCommentAnchors"),
+          props: {
+            decorations(state) {
+              const marks = [];
+              for (const anchor of anchors) {
+                const range = anchoredRange(state, doc, anchor);
+                if (range) {
+                  marks.push(
+                    Decoration.inline(range.from, range.to, {
+                      class: "comment-anchor",
+                      "data-comment": anchor.id,
+                    }),
+                  );
+                }
+              }
+              return DecorationSet.create(state.doc, marks);
+            },
+          },
+        }),
+      ];
+    },
+  });
+}
+
+function readAnchors() {
+  const anchors = [];
+  document.querySelectorAll("article[data-anchor-start]").forEach((el) => {
+    try {
+      anchors.push({
+        id: el.id,
+        el,
+        start: Y.decodeRelativePosition(fromBase64(el.getAttribute("data-anchor-start"))),
+        end: Y.decodeRelativePosition(fromBase64(el.getAttribute("data-anchor-end"))),
+      });
+    } catch (error) {
+      // A position this page cannot read is shown as a plain quote.
+    }
+  });
+  return anchors;
+}
+
 function start(root) {
   const form = document.querySelector("form[data-editor]");
   const url = new URL(root.getAttribute("data-live"), window.location.href);
@@ -209,6 +289,7 @@ function start(root) {
   const mount = root.querySelector("[data-live-editor]");
 
   const doc = new Y.Doc();
+  const anchors = readAnchors();
   new IndexeddbPersistence("engage:" + root.getAttribute("data-doc"), doc);
   const provider = new SectionProvider(url.toString(), doc, (state) => {
     status.textContent = status.getAttribute("data-" + state) || "";
@@ -238,7 +319,8 @@ function start(root) {
           isAllowedUri: (href) => /^(https?:|mailto:)/i.test(href),
         },
       }),
-      Collaboration.configure({ document: doc, field: "default" }),
+      Collaboration.configure({ document: doc, field: ROOT }),
+      commentAnchors(doc, anchors),
       CollaborationCaret.configure({
         provider,
         user: { name: me.name, colour: colourOf(me.id) },
@@ -319,6 +401,56 @@ function start(root) {
       event.preventDefault();
       commands.link();
     }
+  });
+
+  // Comments on a passage: selecting words (writers and readers alike) fills the new
+  // comment's quote and its two positions; each anchored comment can show its passage.
+  const newComment = document.querySelector("form[data-new-comment]");
+  if (newComment) {
+    const startInput = newComment.querySelector("[data-new-anchor-start]");
+    const endInput = newComment.querySelector("[data-new-anchor-end]");
+    const quote = newComment.querySelector("input[name=quote]");
+    newComment.querySelector("[data-anchor-hint]").hidden = false;
+    const takeSelection = () => {
+      const selection = window.getSelection();
+      if (!selection || selection.isCollapsed) return;
+      if (!mount.contains(selection.anchorNode) || !mount.contains(selection.focusNode)) return;
+      const sync = ySyncPluginKey.getState(editor.state);
+      if (!sync || !sync.binding) return;
+      const a = editor.view.posAtDOM(selection.anchorNode, selection.anchorOffset);
+      const b = editor.view.posAtDOM(selection.focusNode, selection.focusOffset);
+      const from = Math.min(a, b);
+      const to = Math.max(a, b);
+      if (to <= from) return;
+      const type = doc.getXmlFragment(ROOT);
+      const encode = (pos) =>
+        toBase64(
+          Y.encodeRelativePosition(
+            absolutePositionToRelativePosition(pos, type, sync.binding.mapping),
+          ),
+        );
+      startInput.value = encode(from);
+      endInput.value = encode(to);
+      quote.value = editor.state.doc.textBetween(from, to, " ").slice(0, 1000);
+    };
+    mount.addEventListener("mouseup", takeSelection);
+    mount.addEventListener("keyup", takeSelection);
+    quote.addEventListener("input", () => {
+      startInput.value = "";
+      endInput.value = "";
+    });
+  }
+  anchors.forEach((anchor) => {
+    const tools = anchor.el.querySelector("[data-anchor-tools]");
+    if (!tools) return;
+    tools.hidden = false;
+    tools.querySelector("[data-show-anchor]").addEventListener("click", () => {
+      const range = anchoredRange(editor.state, doc, anchor);
+      if (!range) return;
+      editor.commands.setTextSelection(range);
+      const marked = mount.querySelector('[data-comment="' + anchor.id + '"]');
+      if (marked) marked.scrollIntoView({ block: "center" });
+    });
   });
 
   // The live editor replaces the text box; the box (and Save) stay for no-JS browsers.

@@ -344,6 +344,8 @@ class CommentForm(Form):
     body: CleanText = Field(min_length=1, max_length=comments.MAX_BODY)
     quote: CleanText = Field(default="", max_length=comments.MAX_QUOTE)
     parent: str = Field(default="", max_length=40)
+    anchor_start: str = Field(default="", max_length=200)
+    anchor_end: str = Field(default="", max_length=200)
 
 
 @view("comment")
@@ -365,8 +367,21 @@ def comment(request: Request) -> Response:
         )
         if parent is None:
             raise NotFound()
+    anchors = (
+        None
+        if parent
+        else comments.anchor(db(request), section, data.anchor_start, data.anchor_end)
+    )
     comments.add(
-        db(request), user, proposal, section, data.body, data.quote, parent, link=url + "#comments"
+        db(request),
+        user,
+        proposal,
+        section,
+        data.body,
+        data.quote,
+        parent,
+        link=url + "#comments",
+        anchors=anchors,
     )
     flash(request, _("Your comment is posted."))
     return redirect(request, url + "#comments")

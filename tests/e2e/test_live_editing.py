@@ -226,3 +226,71 @@ def test_text_typed_before_the_editor_joins_is_saved_before_it_says_saved(demo, 
     sign_in(anna, demo.url, "anna@demo.engage")
     open_section(anna, "Działania")
     expect(_box(anna)).to_contain_text("Napisane przed połączeniem.", timeout=10_000)
+
+
+def _select_words(page: Page, words: str) -> None:
+    """Select ``words`` in the live editor with the mouse, as a reader does."""
+    page.locator(".live-text").evaluate(
+        """(el, words) => {
+            const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+            let node;
+            while ((node = walker.nextNode())) {
+                const at = node.data.indexOf(words);
+                if (at >= 0) {
+                    const range = document.createRange();
+                    range.setStart(node, at);
+                    range.setEnd(node, at + words.length);
+                    const selection = window.getSelection();
+                    selection.removeAllRanges();
+                    selection.addRange(range);
+                    el.dispatchEvent(new MouseEvent('mouseup', {bubbles: true}));
+                    return;
+                }
+            }
+            throw new Error('not in the text: ' + words);
+        }""",
+        words,
+    )
+
+
+@pytest.mark.browser
+def test_a_mentors_comment_stays_on_its_words_while_a_writer_edits(demo, new_page) -> None:
+    marta, ola = new_page(), new_page()
+    sign_in(ola, demo.url, "ola@demo.engage")
+    open_section(ola, "Działania")
+    expect(ola.get_by_role("status").filter(has_text=SAVED)).to_be_visible(timeout=10_000)
+    _type_at_end(ola, " Warsztaty prowadzą wolontariusze z Kristiansand.")
+    expect(ola.get_by_role("status").filter(has_text=SAVED)).to_be_visible(timeout=10_000)
+
+    # Marta (a mentor: she reads, she cannot type) selects words and comments on them.
+    sign_in(marta, demo.url, "marta@demo.engage")
+    open_section(marta, "Działania")
+    expect(marta.locator(".live-text")).to_contain_text("wolontariusze z Kristiansand")
+    _select_words(marta, "wolontariusze z Kristiansand")
+    expect(marta.get_by_label("Quoted passage (optional)")).to_have_value(
+        "wolontariusze z Kristiansand"
+    )
+    marta.get_by_label(exactly("Comment")).fill("Ilu wolontariuszy?")
+    marta.get_by_role("button", name=exactly("Post comment")).click()
+    expect(marta.locator(".comment-anchor")).to_have_text("wolontariusze z Kristiansand")
+
+    # Ola inserts words before the passage; the highlight stays on the same words,
+    # live in Marta's page and after a reload of Ola's.
+    ola.reload()
+    expect(ola.locator(".comment-anchor")).to_have_text(
+        "wolontariusze z Kristiansand", timeout=10_000
+    )
+    expect(ola.get_by_role("status").filter(has_text=SAVED)).to_be_visible(timeout=10_000)
+    box = _box(ola)
+    box.click()
+    box.press("Control+Home")
+    box.press_sequentially("Na początek: ", delay=15)
+    expect(box).to_contain_text("Na początek:")
+    expect(ola.locator("[data-live-status]")).to_have_text(SAVED, timeout=10_000)
+    expect(ola.locator(".comment-anchor")).to_have_text("wolontariusze z Kristiansand")
+    marta.reload()
+    expect(marta.locator(".live-text")).to_contain_text("Na początek:", timeout=10_000)
+    expect(marta.locator(".comment-anchor")).to_have_text("wolontariusze z Kristiansand")
+    # "Show the passage in the text" selects it.
+    marta.get_by_role("button", name=exactly("Show the passage in the text")).click()
+    expect(marta.locator(".comment-anchor")).to_be_in_viewport()

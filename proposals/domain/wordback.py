@@ -17,11 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exports.wordback import PICTURE, STYLE, TABLE, NotWord, Part, as_read_back, read_parts
-from proposals.domain.sections import merge_texts
+from proposals.domain.sections import merge_texts, revision_text
 from proposals.errors import Invalid
 from proposals.i18n import gettext as _
 from proposals.i18n import ngettext
-from proposals.models import Export, Proposal, Revision, Section
+from proposals.models import Export, Proposal, Section
 from proposals.text import word_diff
 
 MAX_UPLOAD = 10 * 1024 * 1024
@@ -114,9 +114,7 @@ def review(session: Session, proposal: Proposal, export: Export, data: bytes) ->
             continue
         seen.add(section.id)
         base = int(revisions[section.key])
-        base_text = session.scalar(
-            select(Revision.text).where(Revision.section_id == section.id, Revision.number == base)
-        )
+        base_text = revision_text(session, section.id, base)
         base_text = base_text or ""
         spelled = as_read_back(base_text)
         if part.markdown == spelled:

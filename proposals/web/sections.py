@@ -9,7 +9,7 @@ from datetime import date
 
 from pydantic import Field
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 from sse_starlette.sse import EventSourceResponse
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from proposals import live, urls
 from proposals.domain import comments, livedoc, reviews, sections
 from proposals.errors import NotFound
-from proposals.forms import CleanLine, CleanText, Form, form_id
+from proposals.forms import CleanLine, CleanText, Form, OptionalInt, form_id
 from proposals.i18n import gettext as _
 from proposals.models import Comment, Membership, Proposal, Revision, Section, User
 from proposals.policy import can, proposal_role
@@ -64,7 +64,7 @@ def dashboard(request: Request) -> Response:
         .options(selectinload(Membership.user))
     ):
         members.setdefault(membership.organisation_id, []).append(membership.user)
-    rows = [(s, count_characters(s.text)) for s in proposal.sections]
+    rows = [(s, sections.characters(s)) for s in proposal.sections]
     done = sum(1 for s in proposal.sections if s.status in ("ready", "approved"))
     return render(
         request,
@@ -142,7 +142,7 @@ def editor(request: Request) -> Response:
             "proposal": proposal,
             "section": section,
             "can_edit": may_edit,
-            "count": count_characters(section.text),
+            "count": sections.characters(section),
             "preview": render_html(section.text),
             "labels": workflow.labels,
             "options": options,
@@ -163,44 +163,47 @@ def _role(user: User, proposal: Proposal) -> str:
 
 @view("edit_text")
 def save(request: Request) -> Response:
-    """Autosave (JSON for the editor's script) and the plain "Save" button (a redirect)."""
-    proposal = _proposal(request)
-    section = targets.section(request, proposal)
+    """Autosave (JSON for the editor's script) and the plain "Save" button (a redirect).
+
+    The hot path: one query authorises (no consortium loaded), the form is read once,
+    and the answer carries what the editor shows (the preview only when it asks).
+    """
+    section = targets.allowed_section(request)
     user = current_user(request)
     data = form(request)
     wants_json = "application/json" in request.headers.get("accept", "")
     base = form_id(data.get("base"))
     text = data.get("text")
     if base is None or not isinstance(text, str):
-        return _refusal(
-            request, proposal, section, _("The editor sent an incomplete save."), wants_json
-        )
+        return _refusal(request, section, _("The editor sent an incomplete save."), wants_json)
+    live_doc = bool(livedoc.live_sections(db(request), [section.id]))
     # The request has only read so far: end its transaction, so that its connection goes
     # back to the pool before the save takes one (never two at once: no pool deadlock).
     db(request).commit()
     factory = request.app.state.sessionmaker
-    # What was typed live is recorded first, so that this save merges with it.
-    livedoc.settle(factory, section.id, None)
+    if live_doc:  # what was typed live is recorded first, so that this save merges with it
+        livedoc.settle(factory, section.id, None)
     try:
         result = sections.save(factory, section.id, user.id, text, base)
     except sections.Busy as exc:
         if wants_json:  # the editor keeps the text and tries again shortly
             return JSONResponse({"kind": "busy", "message": str(exc)}, status_code=503)
-        return _refusal(request, proposal, section, str(exc), wants_json)
+        return _refusal(request, section, str(exc), wants_json)
     except sections.SaveRefused as exc:
-        return _refusal(request, proposal, section, str(exc), wants_json)
+        return _refusal(request, section, str(exc), wants_json)
     announce(request, section, result)
     if wants_json:
-        return JSONResponse(
-            {
-                "kind": result.kind,
-                "number": result.number,
-                "text": result.text,
-                "conflict": result.conflict_number,
-                "count": count_characters(result.text),
-                "preview": render_html(result.text),
-            }
-        )
+        answer: dict[str, object] = {
+            "kind": result.kind,
+            "number": result.number,
+            "text": result.text,
+            "conflict": result.conflict_number,
+            "count": count_characters(result.text),
+        }
+        if data.get("preview") == "1":  # the plain editor shows one; the live editor not
+            answer["preview"] = render_html(result.text)
+        return JSONResponse(answer)
+    proposal = section.proposal
     if result.kind == "conflict":
         flash(
             request,
@@ -220,13 +223,11 @@ def save(request: Request) -> Response:
     return redirect(request, _url(proposal, section))
 
 
-def _refusal(
-    request: Request, proposal: Proposal, section: Section, message: str, wants_json: bool
-) -> Response:
+def _refusal(request: Request, section: Section, message: str, wants_json: bool) -> Response:
     if wants_json:
         return JSONResponse({"kind": "refused", "message": message}, status_code=409)
     flash(request, message, "error")
-    return redirect(request, _url(proposal, section))
+    return redirect(request, urls.link(section))
 
 
 @view("edit_text")
@@ -258,7 +259,16 @@ def history(request: Request) -> Response:
         db(request).scalars(
             select(Revision)
             .where(Revision.section_id == section.id)
-            .options(selectinload(Revision.author))
+            .options(
+                load_only(
+                    Revision.number,
+                    Revision.kind,
+                    Revision.preview,
+                    Revision.author_id,
+                    Revision.created_at,
+                ),
+                selectinload(Revision.author),
+            )
             .order_by(Revision.number.desc())
         )
     )
@@ -269,7 +279,10 @@ def history(request: Request) -> Response:
     diff = None
     if a is not None and b in by_number:
         older, newer = sorted((a, b))
-        diff = word_diff(by_number[older].text, by_number[newer].text)
+        diff = word_diff(
+            sections.revision_text(db(request), section.id, older) or "",
+            sections.revision_text(db(request), section.id, newer) or "",
+        )
     return render(
         request,
         "sections/history.html",
@@ -428,7 +441,7 @@ def announce(request: Request, section: Section, result: sections.SaveResult) ->
 
 class AnnexForm(Form):
     title: CleanLine = Field(min_length=1, max_length=300)
-    char_limit: int | None = Field(default=None, ge=1, le=100_000)
+    char_limit: OptionalInt = Field(default=None, ge=1, le=100_000)
 
 
 @view("manage_sections")

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from proposals.domain import consortium
 from proposals.errors import NotFound
 from proposals.models import Comment, Idea, Organisation, Partner, Proposal, ReviewRound, Section
-from proposals.policy import kind_of, kind_of_action, require
+from proposals.policy import kind_of, kind_of_action, require, section_if_allowed
 from proposals.web.plumbing import authorize, current_user, db
 
 
@@ -50,6 +50,25 @@ def section(request: Request, proposal: Proposal, key: str | None = None) -> Sec
     if found is None:
         raise NotFound()
     _check(request, found)
+    return found
+
+
+def allowed_section(request: Request) -> Section:
+    """The section ``{pid}/{key}`` when the route's action is allowed on it, in one query.
+
+    For the hot paths (a save): no consortium is loaded. When the answer is no,
+    the full way (:func:`proposal`, :func:`section`) gives the policy's own refusal.
+    """
+    found = section_if_allowed(
+        db(request),
+        current_user(request),
+        request.state.action,
+        request.path_params["pid"],
+        request.path_params["key"],
+    )
+    if found is None:
+        return section(request, proposal(request, sections=True))
+    request.state.authorized = True
     return found
 
 

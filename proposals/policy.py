@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy import Select, and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from proposals import urls
@@ -281,7 +281,7 @@ def visible_proposals(user: User) -> Select[tuple[Proposal]]:
     return select(Proposal).where(or_(coaches_or_reads, member_of_active_partner))
 
 
-def _role_columns(user: User) -> dict[str, Any]:
+def _role_columns(user_id: Any) -> dict[str, Any]:
     """Each role a user can hold towards a section, as a SQL condition on that section.
 
     The same rules as :func:`roles_of` and :func:`proposal_role`, as a query: an access
@@ -289,12 +289,12 @@ def _role_columns(user: User) -> dict[str, Any]:
     while they belong to the lead organisation; writers are members of an active
     partner; a section's writers are the coordinator or a writer from its partner.
     """
-    mine = select(Membership.organisation_id).where(Membership.user_id == user.id)
+    mine = select(Membership.organisation_id).where(Membership.user_id == user_id)
 
     def access(*roles: str) -> Any:
         return exists().where(
             ProposalAccess.proposal_id == Section.proposal_id,
-            ProposalAccess.user_id == user.id,
+            ProposalAccess.user_id == user_id,
             ProposalAccess.role.in_(roles),
         )
 
@@ -348,18 +348,30 @@ def section_if_allowed(
     chosen = rule(action)
     if user is None or chosen.target != "section":
         return None
-    columns = _role_columns(user)
-    granted = [r for r in chosen.grants if r not in ("anyone", "user", "admin")]
-    if any(r not in columns for r in granted):
+    query = _section_queries.get(action)
+    if query is None:
+        query = _section_queries[action] = _section_query(chosen)
+    if query is False:
         return None  # a role this query cannot tell: the full way decides
-    labels = [columns[r].label(r) for r in granted]
-    row = session.execute(
-        select(Section, Proposal.status, *labels)
-        .join(Proposal, Proposal.id == Section.proposal_id)
-        .where(Proposal.public_id == public_id, Section.key == key)
-    ).first()
+    row = session.execute(query, {"user_id": user.id, "pid": public_id, "key": key}).first()
     if row is None:
         return None
     roles = {"anyone", "user"} | ({"admin"} if user.is_admin else set())
-    roles |= {r for r in granted if row._mapping[r]}
+    roles |= {r for r, held in row._mapping.items() if r in chosen.grants and bool(held)}
     return row[0] if chosen.allows(roles, row[1]) else None
+
+
+#: The query of :func:`section_if_allowed` for each action, built once (then only bound).
+_section_queries: dict[str, Any] = {}
+
+
+def _section_query(chosen: Rule) -> Any:
+    columns = _role_columns(bindparam("user_id"))
+    granted = [r for r in chosen.grants if r not in ("anyone", "user", "admin")]
+    if any(r not in columns for r in granted):
+        return False
+    return (
+        select(Section, Proposal.status, *[columns[r].label(r) for r in granted])
+        .join(Proposal, Proposal.id == Section.proposal_id)
+        .where(Proposal.public_id == bindparam("pid"), Section.key == bindparam("key"))
+    )

@@ -15,11 +15,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import merge3
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -131,11 +132,20 @@ def save_in(session: Session, section: Section, user_id: int, text: str) -> Save
 def _save_once(
     session: Session, section_id: int, user_id: int, text: str, base: int, kind: str
 ) -> SaveResult:
-    query = select(Section).where(Section.id == section_id)
+    # One read: the section, its proposal's state and how many deltas its text stands on.
+    query = (
+        select(Section, Proposal.status, Revision.depth)
+        .join(Proposal, Proposal.id == Section.proposal_id)
+        .outerjoin(
+            Revision,
+            (Revision.section_id == Section.id) & (Revision.number == Section.current_number),
+        )
+        .where(Section.id == section_id)
+    )
     if session.bind is not None and session.bind.dialect.name == "postgresql":
-        query = query.with_for_update()
-    section = session.scalars(query).one()
-    status = session.scalar(select(Proposal.status).where(Proposal.id == section.proposal_id))
+        query = query.with_for_update(of=Section)
+    section, status, depth = session.execute(query).one()
+    session.info["current_depth"] = (section.id, section.current_number, depth)
     if (status or "") in READ_ONLY_STATES:
         raise SaveRefused(
             _("The proposal is signed and read-only: the coordinator can reopen it for editing.")
@@ -181,7 +191,11 @@ def _add(
     """Append a revision; when ``make_current``, it becomes the section's text."""
     number = section.last_number + 1
     # Packed against the current text (the section holds it), a delta of a few bytes.
-    depth = _depth(session, section.id, section.current_number)
+    known = session.info.get("current_depth")
+    if known is not None and known[:2] == (section.id, section.current_number):
+        depth = known[2]
+    else:
+        depth = _depth(session, section.id, section.current_number)
     packed, whole = packing.pack_against(
         text, section.text if depth is not None else None, depth or 0
     )
@@ -236,6 +250,41 @@ def _depth(session: Session, section_id: int, number: int) -> int | None:
     return session.scalar(
         select(Revision.depth).where(Revision.section_id == section_id, Revision.number == number)
     )
+
+
+def dashboard_rows(session: Session, proposal_id: int) -> list[Any]:
+    """The sections of a proposal as the dashboard shows them: one query, only its columns."""
+    assignee, editor = aliased(User), aliased(User)
+    return list(
+        session.execute(
+            select(
+                Section.id,
+                Section.key,
+                Section.title,
+                Section.status,
+                Section.partner_id,
+                Section.assignee_id,
+                Section.due_date,
+                Section.char_limit,
+                Section.current_number,
+                Section.updated_at,
+                Section.chars,
+                # The text only where no count is stored yet (rows from before counts).
+                case((Section.chars.is_(None), Section.text), else_="").label("uncounted"),
+                assignee.name.label("assignee_name"),
+                editor.name.label("updated_by_name"),
+            )
+            .outerjoin(assignee, assignee.id == Section.assignee_id)
+            .outerjoin(editor, editor.id == Section.updated_by_id)
+            .where(Section.proposal_id == proposal_id)
+            .order_by(Section.position, Section.id)
+        )
+    )
+
+
+def row_characters(row: Any) -> int:
+    """A dashboard row's characters: stored with each save (counted for older rows)."""
+    return int(row.chars) if row.chars is not None else count_characters(row.uncounted or "")
 
 
 def characters(section: Section) -> int:

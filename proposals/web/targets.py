@@ -28,10 +28,12 @@ def _check(request: Request, target: object) -> None:
         require(current_user(request), "view_proposal", target)
 
 
-def proposal(request: Request, *, sections: bool = False, pid: str | None = None) -> Proposal:
+def proposal(
+    request: Request, *, sections: bool = False, pid: str | None = None, people: bool = True
+) -> Proposal:
     """The proposal of ``{pid}`` with its consortium (and its sections when asked)."""
     found = consortium.load_proposal(
-        db(request), pid or request.path_params["pid"], with_sections=sections
+        db(request), pid or request.path_params["pid"], with_sections=sections, people=people
     )
     if found is None:
         raise NotFound()

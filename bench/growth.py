@@ -9,7 +9,7 @@
 2. The database bytes taken by 1,000 saves (``proposals.domain.sections.save``, the
    route's own save) of a 10,000-character section that change one sentence each:
    SQLite file growth after VACUUM; PostgreSQL ``pg_total_relation_size`` of the
-   revision and section tables after VACUUM.
+   revision and section tables after VACUUM FULL (the rebuild SQLite's VACUUM does).
 
     .venv/bin/python bench/growth.py [--db sqlite|postgres] [--requests 40]
 """
@@ -192,8 +192,8 @@ def bytes_per_thousand(db: str, tmp: Path) -> None:
                 conn.execute(text("VACUUM"))
             return Path(url.removeprefix("sqlite:///")).stat().st_size
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM revision"))
-            conn.execute(text("VACUUM section"))
+            conn.execute(text("VACUUM FULL revision"))  # as SQLite's VACUUM: rebuilt
+            conn.execute(text("VACUUM FULL section"))
             return conn.execute(
                 text(
                     "SELECT pg_total_relation_size('revision') + pg_total_relation_size('section')"

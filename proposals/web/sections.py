@@ -133,7 +133,7 @@ def assign(request: Request) -> Response:
 
 @view("view_proposal")
 def editor(request: Request) -> Response:
-    proposal = _proposal(request)
+    proposal = targets.proposal(request, people=False)  # the section alone, not them all
     section = targets.section(request, proposal)
     settle_live(request, [section.id])  # the count, preview and box show what was typed live
     user = current_user(request)

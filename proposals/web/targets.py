@@ -46,9 +46,14 @@ def proposal(
 
 
 def section(request: Request, proposal: Proposal, key: str | None = None) -> Section:
-    """The section ``{key}`` of ``proposal`` (loaded with it)."""
+    """The section ``{key}`` of ``proposal`` (from its sections when they are loaded)."""
     key = key or request.path_params["key"]
-    found = next((s for s in proposal.sections if s.key == key), None)
+    if "sections" in proposal.__dict__:  # loaded with the proposal
+        found = next((s for s in proposal.sections if s.key == key), None)
+    else:  # one query, not every section of the proposal
+        found = db(request).scalar(
+            select(Section).where(Section.proposal_id == proposal.id, Section.key == key)
+        )
     if found is None:
         raise NotFound()
     _check(request, found)

@@ -64,8 +64,9 @@ def prose(rng: random.Random, count: int) -> list[str]:
     ]
 
 
-def shape(factory, pid: str, want_sections: int, want_revisions: int) -> str:  # type: ignore[no-untyped-def]
-    """Grow the demo proposal to the size asked; the key of the section measured."""
+def shape(factory, pid: str, want_sections: int, want_revisions: int) -> tuple[str, int]:  # type: ignore[no-untyped-def]
+    """Grow the demo proposal to the size asked: the key of the section measured, and
+    how many sections there are (the demo's own, at least)."""
     with unit_of_work(factory) as session:
         proposal = session.scalar(select(Proposal).where(Proposal.public_id == pid))
         while len(proposal.sections) < want_sections:
@@ -109,7 +110,7 @@ def shape(factory, pid: str, want_sections: int, want_revisions: int) -> str:  #
                     last_number=previous[0],
                 )
             )
-        return first.key
+        return first.key, len(proposal.sections)
 
 
 def measure(client: TestClient, engine, url: str, requests: int) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
@@ -156,7 +157,7 @@ def pages(db: str, tmp: Path, requests: int) -> None:
             )
             with factory() as session:
                 pid = session.scalar(select(Proposal.public_id).order_by(Proposal.id))
-            key = shape(factory, pid, n_sections, n_revisions)
+            key, n_sections = shape(factory, pid, n_sections, n_revisions)
             dash = measure(client, app.state.engine, f"/proposals/{pid}/sections", requests)
             sect = measure(client, app.state.engine, f"/proposals/{pid}/sections/{key}", requests)
         app.state.engine.dispose()

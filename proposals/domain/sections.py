@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any
 
 import merge3
-from sqlalchemy import case, select, update
+from sqlalchemy import case, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
@@ -199,8 +199,9 @@ def _add(
     packed, whole = packing.pack_against(
         text, section.text if depth is not None else None, depth or 0
     )
-    session.add(
-        Revision(
+    # A plain INSERT: the unit of work has nothing to track for a row never changed again.
+    session.execute(
+        insert(Revision).values(
             section_id=section.id,
             number=number,
             parent_number=parent,
@@ -211,6 +212,7 @@ def _add(
             preview=text[:PREVIEW_CHARS],
             kind=kind,
             author_id=user_id,
+            created_at=utcnow(),
         )
     )
     values: dict[str, object] = {"last_number": number}

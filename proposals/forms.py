@@ -69,6 +69,14 @@ CleanText = Annotated[str, BeforeValidator(clean_text)]
 CleanLine = Annotated[str, BeforeValidator(clean_line)]
 
 
+def _blank_is_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+#: An optional number field: left empty, it is None (not "Enter a number.").
+OptionalInt = Annotated[int | None, BeforeValidator(_blank_is_none)]
+
+
 def _message(error: dict[str, Any]) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}

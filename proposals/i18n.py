@@ -229,6 +229,7 @@ def language_choices(codes: Iterable[str] = WORKING_LANGUAGES) -> list[tuple[str
     return [(code, language_name(code)) for code in codes]
 
 
+@cache  # a handful of codes, asked on every page: parsed once
 def locale_display_name(code: str) -> str:
     """The name of an interface language in that language itself (for the switcher)."""
     name = Locale.parse(code).get_display_name(code) or code

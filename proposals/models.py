@@ -29,7 +29,17 @@ from sqlalchemy import (
     false,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, synonym
+from sqlalchemy import select as _select
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    mapped_column,
+    object_session,
+    relationship,
+    synonym,
+)
+
+from proposals import packing
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -498,6 +508,8 @@ class Section(Base):
     current_number: Mapped[int] = mapped_column(Integer, default=0)
     # The highest revision number given out (conflict revisions do not become current).
     last_number: Mapped[int] = mapped_column(Integer, default=0)
+    # The text's characters as the funder counts them, stored with each save (None: count).
+    chars: Mapped[int | None] = mapped_column(Integer, default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL"), default=None
@@ -509,8 +521,19 @@ class Section(Base):
     updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
 
 
+#: Characters of a revision's beginning kept for lists.
+PREVIEW_CHARS = 200
+
+
 class Revision(Base):
-    """Every saved text of a section, never deleted: save, merge, conflict or restore."""
+    """Every saved text of a section, never deleted: save, merge, conflict or restore.
+
+    The text is stored compactly (``proposals.packing``): ``packed`` holds it
+    compressed, against the text of keyframe revision ``basis`` of the same
+    section when that is set. ``text`` reads it back whatever the storage; rows
+    written before compaction (or built directly) keep it in the ``text`` column.
+    ``chars`` and ``preview`` are kept beside it so that lists never unpack.
+    """
 
     __tablename__ = "revision"
     __table_args__ = (UniqueConstraint("section_id", "number"),)
@@ -521,7 +544,11 @@ class Revision(Base):
     )
     number: Mapped[int] = mapped_column(Integer)
     parent_number: Mapped[int] = mapped_column(Integer, default=0)
-    text: Mapped[str] = mapped_column(Text)
+    plain: Mapped[str] = mapped_column("text", Text, default="")
+    packed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    basis: Mapped[int | None] = mapped_column(Integer, default=None)
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+    preview: Mapped[str | None] = mapped_column(String(PREVIEW_CHARS), default=None)
     kind: Mapped[str] = mapped_column(String(20), default="save")
     author_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
@@ -529,6 +556,74 @@ class Revision(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     author: Mapped[User | None] = relationship()
+
+    @property
+    def text(self) -> str:
+        if self.packed is None:
+            return self.plain
+        if self.basis is None:
+            return packing.unpack(self.packed)
+        session = object_session(self)
+        if session is None:
+            raise RuntimeError("a packed revision is read within its session")
+        return unpack_chain(session, self.section_id, self.number)
+
+    @text.setter
+    def text(self, value: str) -> None:
+        """Kept as it is (the saves pack theirs: ``proposals.domain.sections``)."""
+        self.plain, self.packed, self.basis = value, None, None
+        self.preview = value[:PREVIEW_CHARS]
+
+    @property
+    def summary(self) -> str:
+        """The text's beginning (enough for a list), without unpacking it."""
+        return self.preview if self.preview is not None else self.text[:PREVIEW_CHARS]
+
+
+def unpack_chain(session: Any, section_id: int, number: int) -> str:
+    """The text of a packed revision: its chain of deltas back to a keyframe, unpacked.
+
+    The chain is at most ``packing.KEYFRAME_EVERY`` long and lies in the numbers just
+    below; they are read in one query (more only if the chain reaches further back).
+    """
+    rows: dict[int, tuple[str, bytes | None, int | None]] = {}
+    top = number
+    while True:
+        span = packing.KEYFRAME_EVERY * 4
+        for n, plain, packed, basis in session.execute(
+            _select(Revision.number, Revision.plain, Revision.packed, Revision.basis).where(
+                Revision.section_id == section_id,
+                Revision.number <= top,
+                Revision.number > top - span,
+            )
+        ):
+            rows[n] = (plain, packed, basis)
+        chain = [number]
+        while chain[-1] in rows and rows[chain[-1]][2] is not None:
+            chain.append(rows[chain[-1]][2])  # type: ignore[arg-type]
+        if chain[-1] in rows:
+            break
+        if top - span < 0:
+            raise LookupError(f"revision {chain[-1]} of section {section_id} is missing")
+        top = min(top - span, chain[-1])
+    text = ""
+    for n in reversed(chain):
+        plain, packed, basis = rows[n]
+        text = plain if packed is None else packing.unpack(packed, text if basis else None)
+    return text
+
+
+class PackedUpdate(TypeDecorator[bytes]):
+    """A live update as stored: compressed when that pays (``proposals.packing``)."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: bytes | None, dialect: Any) -> bytes | None:
+        return None if value is None else packing.pack_update(bytes(value))
+
+    def process_result_value(self, value: bytes | None, dialect: Any) -> bytes | None:
+        return None if value is None else packing.unpack_update(bytes(value))
 
 
 class DraftRevision(Base):
@@ -575,7 +670,7 @@ class LiveUpdate(Base):
     section_id: Mapped[int] = mapped_column(
         ForeignKey("section.id", ondelete="CASCADE"), index=True
     )
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    data: Mapped[bytes] = mapped_column(PackedUpdate)
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL"), default=None
     )

@@ -20,7 +20,10 @@ user with mentor standing gets 403 (they know such proposals exist).
 
 from __future__ import annotations
 
-from sqlalchemy import Select, exists, or_, select
+from typing import Any
+
+from sqlalchemy import Select, and_, bindparam, exists, or_, select
+from sqlalchemy.orm import Session
 
 from proposals import urls
 from proposals.errors import Denied
@@ -276,3 +279,99 @@ def visible_proposals(user: User) -> Select[tuple[Proposal]]:
         ProposalAccess.role.in_(("mentor", "viewer")),
     )
     return select(Proposal).where(or_(coaches_or_reads, member_of_active_partner))
+
+
+def _role_columns(user_id: Any) -> dict[str, Any]:
+    """Each role a user can hold towards a section, as a SQL condition on that section.
+
+    The same rules as :func:`roles_of` and :func:`proposal_role`, as a query: an access
+    row as mentor or viewer is that role and nothing else; a coordinator's row counts
+    while they belong to the lead organisation; writers are members of an active
+    partner; a section's writers are the coordinator or a writer from its partner.
+    """
+    mine = select(Membership.organisation_id).where(Membership.user_id == user_id)
+
+    def access(*roles: str) -> Any:
+        return exists().where(
+            ProposalAccess.proposal_id == Section.proposal_id,
+            ProposalAccess.user_id == user_id,
+            ProposalAccess.role.in_(roles),
+        )
+
+    reader_only = access("mentor", "viewer")
+    coordinator = and_(
+        ~reader_only,
+        access("coordinator"),
+        exists().where(
+            Partner.proposal_id == Section.proposal_id,
+            Partner.role == "lead",
+            Partner.organisation_id.in_(mine),
+        ),
+    )
+    writer = and_(
+        ~reader_only,
+        ~coordinator,
+        exists().where(
+            Partner.proposal_id == Section.proposal_id,
+            Partner.status == "active",
+            Partner.organisation_id.in_(mine),
+        ),
+    )
+    section_writer = and_(
+        ~reader_only,
+        or_(coordinator, writer),
+        exists().where(
+            Partner.id == Section.partner_id,
+            Partner.status == "active",
+            Partner.organisation_id.in_(mine),
+        ),
+    )
+    return {
+        "coordinator": coordinator,
+        "writer": writer,
+        "mentor": access("mentor"),
+        "viewer": access("viewer"),
+        "section_writer": section_writer,
+    }
+
+
+def section_if_allowed(
+    session: Session, user: User | None, action: str, public_id: str, key: str
+) -> Section | None:
+    """Section ``key`` of proposal ``public_id`` if ``user`` may do ``action`` on it now.
+
+    One query answers it: the section, its proposal's state and the roles the table
+    grants the action to (read from ``POLICY``), so a hot path such as a save need not
+    load the consortium. None means "not found or not allowed": the caller then goes
+    the full way (:func:`require`) for the right refusal.
+    """
+    chosen = rule(action)
+    if user is None or chosen.target != "section":
+        return None
+    query = _section_queries.get(action)
+    if query is None:
+        query = _section_queries[action] = _section_query(chosen)
+    if query is False:
+        return None  # a role this query cannot tell: the full way decides
+    row = session.execute(query, {"user_id": user.id, "pid": public_id, "key": key}).first()
+    if row is None:
+        return None
+    roles = {"anyone", "user"} | ({"admin"} if user.is_admin else set())
+    roles |= {r for r, held in row._mapping.items() if r in chosen.grants and bool(held)}
+    return row[0] if chosen.allows(roles, row[1]) else None
+
+
+#: The query of :func:`section_if_allowed` for each action, built once (then only bound).
+_section_queries: dict[str, Any] = {}
+
+
+def _section_query(chosen: Rule) -> Any:
+    columns = _role_columns(bindparam("user_id"))
+    granted = [r for r in chosen.grants if r not in ("anyone", "user", "admin")]
+    if any(r not in columns for r in granted):
+        return False
+    return (
+        select(Section, Proposal.status, *[columns[r].label(r) for r in granted])
+        .join(Proposal, Proposal.id == Section.proposal_id)
+        .where(Proposal.public_id == bindparam("pid"), Section.key == bindparam("key"))
+    )

@@ -19,9 +19,11 @@ from pathlib import Path
 
 import httpx2 as httpx
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from proposals.db import make_engine
-from proposals.models import Proposal, Revision, Section
+from proposals.domain.sections import revision_texts
+from proposals.models import Proposal, Section
 from tests.support import Server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -300,21 +302,16 @@ class Stored:
 
 
 def stored(engine: Engine, pid: str, key: str) -> Stored:
-    with engine.connect() as conn:
+    with Session(engine) as conn:  # the texts are stored packed: read them as the app does
         section = conn.execute(
             select(Section.id, Section.current_number, Section.last_number, Section.text)
             .join(Proposal, Section.proposal_id == Proposal.id)
             .where(Proposal.public_id == pid, Section.key == key)
         ).one()
-        rows = conn.execute(
-            select(Revision.number, Revision.text)
-            .where(Revision.section_id == section.id)
-            .order_by(Revision.number)
-        ).all()
-    by_number = {r.number: r.text for r in rows}
+        by_number = revision_texts(conn, section.id)
     return Stored(
-        numbers=[r.number for r in rows],
-        texts={r.text for r in rows},
+        numbers=sorted(by_number),
+        texts=set(by_number.values()),
         current_number=section.current_number,
         last_number=section.last_number,
         text=section.text,

@@ -8,9 +8,10 @@ from collections.abc import Callable
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from starlette.testclient import TestClient
 
+from proposals import packing
 from proposals.domain.sections import merge_texts
 from proposals.models import Revision, Section
 from tests.conftest import count_queries, csrf, post
@@ -218,7 +219,7 @@ def test_different_edits_of_the_same_word_conflict(base, a, b):
     assert conflict and merged == theirs
 
 
-def test_dashboard_and_section_page_queries_do_not_grow_with_sections_or_revisions(app, db):
+def test_dashboard_and_section_page_queries_are_the_same_at_200_sections_50000_revisions(app, db):
     team, url = _setup(app, db)
     dashboard = f"/proposals/{team.pid}/sections"
     first = _section(db, "streszczenie")  # the same shape of data in both measurements
@@ -228,9 +229,10 @@ def test_dashboard_and_section_page_queries_do_not_grow_with_sections_or_revisio
         count_queries(app, team.lead.client, dashboard)[0],
         count_queries(app, team.lead.client, url)[0],
     )
+    small_sections = len(db.scalars(select(Section.id)).all())
     proposal_id = _section(db, "streszczenie").proposal_id
     partner_id = _section(db, "streszczenie").partner_id
-    for n in range(50):
+    for n in range(200 - small_sections):
         db.add(
             Section(
                 proposal_id=proposal_id,
@@ -243,11 +245,22 @@ def test_dashboard_and_section_page_queries_do_not_grow_with_sections_or_revisio
             )
         )
     section = _section(db, "streszczenie")
-    db.add_all(
-        Revision(section_id=section.id, number=n, text=f"text {n}", author_id=team.lead.user.id)
-        for n in range(1, 5001)
+    db.execute(  # 50,000 revisions, stored as the saves store them (packed deltas)
+        insert(Revision),
+        [
+            {
+                "section_id": section.id,
+                "number": n,
+                "plain": "",
+                "packed": packing.pack(f"text {n}", f"text {n - 1}" if n > 1 else None),
+                "basis": n - 1 if n > 1 else None,
+                "depth": n - 1,
+                "author_id": team.lead.user.id,
+            }
+            for n in range(1, 50_001)
+        ],
     )
-    section.current_number = section.last_number = 5000
+    section.current_number = section.last_number = 50_000
     db.commit()
     large = (
         count_queries(app, team.lead.client, dashboard)[0],
@@ -271,3 +284,48 @@ def test_coordinator_adds_an_annex_and_changes_the_order(app, db):
     assert post(team.partner.client, dashboard + "/add", {"title": "x"}).status_code == 403
     response = post(team.lead.client, dashboard + "/add", {"title": "", "char_limit": "-3"})
     assert "This field is required." in " ".join(flashes(response))
+
+
+def test_a_save_runs_the_same_statements_however_large_the_proposal(app, db):
+    """The save authorises with one query: no consortium, no sections loaded, no preview."""
+    from sqlalchemy import event
+
+    team, url = _setup(app, db)
+    token = csrf(team.lead.client, url)
+
+    def save(text: str, base: int) -> tuple[int, dict]:  # type: ignore[type-arg]
+        statements: list[str] = []
+
+        def seen(_c, _cur, statement, *_a) -> None:  # type: ignore[no-untyped-def]
+            statements.append(statement)
+
+        event.listen(app.state.engine, "before_cursor_execute", seen)
+        try:
+            answer = team.lead.client.post(
+                url + "/save",
+                data={"base": str(base), "text": text},
+                headers={"Accept": "application/json", "X-CSRF-Token": token},
+            )
+        finally:
+            event.remove(app.state.engine, "before_cursor_execute", seen)
+        assert answer.status_code == 200, answer.text
+        return len(statements), answer.json()
+
+    _first, data = save("One sentence.", 0)
+    assert "preview" not in data and data["count"] == len("One sentence.")
+    second, data = save("One sentence. Two.", data["number"])
+    proposal_id = _section(db, "streszczenie").proposal_id
+    db.add_all(
+        Section(proposal_id=proposal_id, key=f"annex-{n}", title=f"Annex {n}", position=100 + n)
+        for n in range(100)
+    )
+    db.commit()
+    third, data = save("One sentence. Two. Three.", data["number"])
+    assert second == third, (second, third)
+    asked = team.lead.client.post(
+        url + "/save",
+        data={"base": str(data["number"]), "text": "**Four.**", "preview": "1"},
+        headers={"Accept": "application/json", "X-CSRF-Token": token},
+    ).json()
+    assert asked["preview"].strip() == "<p><strong>Four.</strong></p>"
+    assert _section(db, "streszczenie").text == "**Four.**"

@@ -87,7 +87,7 @@ def section_names(profile: CallProfile, sections: Iterable[Any]) -> dict[str, Se
     names = {}
     for section in sections:
         spec = profile.section(section.key)
-        title, guidance = section.title, section.guidance or ""
+        title, guidance = section.title, getattr(section, "guidance", None) or ""
         from_call = spec is not None and title in _variants(spec.title)
         guidance_from_call = spec is not None and guidance in _variants(spec.guidance)
         names[section.key] = SectionName(

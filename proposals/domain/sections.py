@@ -15,22 +15,24 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import merge3
-from sqlalchemy import select, update
+from sqlalchemy import case, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from proposals import urls
+from proposals import packing, urls
 from proposals.calls.schema import CallProfile
 from proposals.db import serialised_writes
 from proposals.domain import activity, audit, signoffs
 from proposals.domain.notifications import notify_all, writers_of
 from proposals.forms import clean_text
 from proposals.i18n import gettext as _
-from proposals.models import Partner, Proposal, Revision, Section, User, utcnow
+from proposals.models import PREVIEW_CHARS, Partner, Proposal, Revision, Section, User, utcnow
+from proposals.text import count_characters
 from workflow import READ_ONLY_STATES, GuardResult, Option, section_workflow
 
 MAX_TEXT = 200_000  # characters; far above any funder's limit, far below trouble
@@ -146,11 +148,20 @@ def save_in(session: Session, section: Section, user_id: int, text: str) -> Save
 def _save_once(
     session: Session, section_id: int, user_id: int, text: str, base: int, kind: str
 ) -> SaveResult:
-    query = select(Section).where(Section.id == section_id)
+    # One read: the section, its proposal's state and how many deltas its text stands on.
+    query = (
+        select(Section, Proposal.status, Revision.depth)
+        .join(Proposal, Proposal.id == Section.proposal_id)
+        .outerjoin(
+            Revision,
+            (Revision.section_id == Section.id) & (Revision.number == Section.current_number),
+        )
+        .where(Section.id == section_id)
+    )
     if session.bind is not None and session.bind.dialect.name == "postgresql":
-        query = query.with_for_update()
-    section = session.scalars(query).one()
-    status = session.scalar(select(Proposal.status).where(Proposal.id == section.proposal_id))
+        query = query.with_for_update(of=Section)
+    section, status, depth = session.execute(query).one()
+    session.info["current_depth"] = (section.id, section.current_number, depth)
     if (status or "") in READ_ONLY_STATES:
         raise SaveRefused(
             _("The proposal is signed and read-only: the coordinator can reopen it for editing.")
@@ -163,9 +174,7 @@ def _save_once(
             return SaveResult("unchanged", current, text)
         number = _add(session, section, user_id, text, kind, base, make_current=True)
         return SaveResult(kind, number, text)
-    base_text = session.scalar(
-        select(Revision.text).where(Revision.section_id == section_id, Revision.number == base)
-    )
+    base_text = revision_text(session, section_id, base)
     merged, conflict = merge_texts(base_text or "", text, section.text)
     if merged == section.text and not conflict:
         return SaveResult("unchanged", current, merged)
@@ -197,14 +206,29 @@ def _add(
 ) -> int:
     """Append a revision; when ``make_current``, it becomes the section's text."""
     number = section.last_number + 1
-    session.add(
-        Revision(
+    # Packed against the current text (the section holds it), a delta of a few bytes.
+    known = session.info.get("current_depth")
+    if known is not None and known[:2] == (section.id, section.current_number):
+        depth = known[2]
+    else:
+        depth = _depth(session, section.id, section.current_number)
+    packed, whole = packing.pack_against(
+        text, section.text if depth is not None else None, depth or 0
+    )
+    # A plain INSERT: the unit of work has nothing to track for a row never changed again.
+    session.execute(
+        insert(Revision).values(
             section_id=section.id,
             number=number,
             parent_number=parent,
-            text=text,
+            plain="",
+            packed=packed,
+            basis=None if whole else section.current_number,
+            depth=0 if whole else (depth or 0) + 1,
+            preview=text[:PREVIEW_CHARS],
             kind=kind,
             author_id=user_id,
+            created_at=utcnow(),
         )
     )
     values: dict[str, object] = {"last_number": number}
@@ -212,6 +236,7 @@ def _add(
         values |= {
             "current_number": number,
             "text": text,
+            "chars": count_characters(text),
             "updated_at": utcnow(),
             "updated_by_id": user_id,
         }
@@ -230,9 +255,82 @@ def _add(
     if make_current:
         set_committed_value(section, "current_number", number)
         set_committed_value(section, "text", text)
+        set_committed_value(section, "chars", values["chars"])
         _reopen_if_needed(session, section, user_id)
         signoffs.withdraw_for_section(session, section, user_id)
     return number
+
+
+def _depth(session: Session, section_id: int, number: int) -> int | None:
+    """How many deltas revision ``number`` stands on (None: no such revision)."""
+    if number == 0:
+        return None
+    return session.scalar(
+        select(Revision.depth).where(Revision.section_id == section_id, Revision.number == number)
+    )
+
+
+def dashboard_rows(session: Session, proposal_id: int) -> list[Any]:
+    """The sections of a proposal as the dashboard shows them: one query, only its columns."""
+    assignee, editor = aliased(User), aliased(User)
+    return list(
+        session.execute(
+            select(
+                Section.id,
+                Section.key,
+                Section.title,
+                Section.status,
+                Section.partner_id,
+                Section.assignee_id,
+                Section.due_date,
+                Section.char_limit,
+                Section.current_number,
+                Section.updated_at,
+                Section.chars,
+                # The text only where no count is stored yet (rows from before counts).
+                case((Section.chars.is_(None), Section.text), else_="").label("uncounted"),
+                assignee.name.label("assignee_name"),
+                editor.name.label("updated_by_name"),
+            )
+            .outerjoin(assignee, assignee.id == Section.assignee_id)
+            .outerjoin(editor, editor.id == Section.updated_by_id)
+            .where(Section.proposal_id == proposal_id)
+            .order_by(Section.position, Section.id)
+        )
+    )
+
+
+def row_characters(row: Any) -> int:
+    """A dashboard row's characters: stored with each save (counted for older rows)."""
+    return int(row.chars) if row.chars is not None else count_characters(row.uncounted or "")
+
+
+def characters(section: Section) -> int:
+    """The section's characters as the funder counts them (stored with each save)."""
+    return section.chars if section.chars is not None else count_characters(section.text)
+
+
+def revision_text(session: Session, section_id: int, number: int) -> str | None:
+    """The text of revision ``number`` of a section, however it is stored (None: no such)."""
+    revision = session.scalar(
+        select(Revision).where(Revision.section_id == section_id, Revision.number == number)
+    )
+    return revision.text if revision is not None else None
+
+
+def revision_texts(session: Session, section_id: int) -> dict[int, str]:
+    """Every revision's text of a section by number (one query, each delta unpacked once)."""
+    texts: dict[int, str] = {}
+    for number, plain, packed, basis in session.execute(
+        select(Revision.number, Revision.plain, Revision.packed, Revision.basis)
+        .where(Revision.section_id == section_id)
+        .order_by(Revision.number)
+    ):
+        if packed is None:
+            texts[number] = plain
+        else:
+            texts[number] = packing.unpack(packed, texts[basis] if basis is not None else None)
+    return texts
 
 
 def _reopen_if_needed(session: Session, section: Section, user_id: int) -> None:

@@ -32,7 +32,8 @@ def start(db: Session, user: User, address: str, agent: str) -> UserSession:
 
 
 def signed_in_user(db: Session, token: object) -> User | None:
-    """The user of a live session (one query: the session joined to the user), or None."""
+    """The user of a live session (the session joined to the user, then their memberships
+    with their organisations), or None."""
     if not isinstance(token, str) or not token:
         return None
     return db.scalar(
@@ -43,7 +44,7 @@ def signed_in_user(db: Session, token: object) -> User | None:
             UserSession.ended_at.is_(None),
             UserSession.created_at > utcnow() - LIFETIME,
         )
-        .options(selectinload(User.memberships).selectinload(Membership.organisation))
+        .options(selectinload(User.memberships).joinedload(Membership.organisation))
     )
 
 

@@ -26,11 +26,11 @@ from exports.wordback import (
     as_read_back,
     read_parts,
 )
-from proposals.domain.sections import merge_texts
+from proposals.domain.sections import merge_texts, revision_text
 from proposals.errors import Invalid
 from proposals.i18n import gettext as _
 from proposals.i18n import ngettext
-from proposals.models import Export, Proposal, Revision, Section
+from proposals.models import Export, Proposal, Section
 from proposals.text import word_diff
 
 MAX_UPLOAD = 10 * 1024 * 1024
@@ -133,9 +133,7 @@ def chosen_text(
     session: Session, section: Section, base: int, proposed: str, accepted: set[int]
 ) -> str:
     """The export's text of ``section`` (revision ``base``) with the accepted changes only."""
-    old = session.scalar(
-        select(Revision.text).where(Revision.section_id == section.id, Revision.number == base)
-    )
+    old = revision_text(session, section.id, base)
     if old is None:
         raise Invalid(_("The form was incomplete; nothing was saved. Upload the file again."))
     return apply_hunks(old, proposed, accepted)
@@ -221,9 +219,7 @@ def review(session: Session, proposal: Proposal, export: Export, data: bytes) ->
             continue
         seen.add(section.id)
         base = int(revisions[section.key])
-        base_text = session.scalar(
-            select(Revision.text).where(Revision.section_id == section.id, Revision.number == base)
-        )
+        base_text = revision_text(session, section.id, base)
         base_text = base_text or ""
         spelled = as_read_back(base_text)
         if part.markdown == spelled:

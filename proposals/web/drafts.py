@@ -48,7 +48,7 @@ def _page(request: Request, section: Section, **context: object) -> Response:
             "values": values,
             "errors": context.pop("errors", {}),
             "theirs": None,
-            **names_context(request, proposal),
+            **names_context(request, proposal, [section]),
             **context,
         },
         status_code=int(context.pop("status", 200)),  # type: ignore[call-overload]

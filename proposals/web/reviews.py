@@ -206,7 +206,7 @@ def _round_page(
             "labels": section_workflow().labels,
             "item_errors": errors or {},
             "item_values": values or {},
-            **names_context(request, proposal),
+            **names_context(request, proposal, by_id.values()),
         },
         status_code=422 if errors else 200,
     )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import date
+from typing import Any
 
 from pydantic import Field
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 from sse_starlette.sse import EventSourceResponse
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -20,7 +21,7 @@ from proposals.calls import library
 from proposals.calls.describe import section_names
 from proposals.domain import comments, drafts, livedoc, reviews, sections
 from proposals.errors import NotFound
-from proposals.forms import CleanLine, CleanText, Form, form_id
+from proposals.forms import CleanLine, CleanText, Form, OptionalInt, form_id
 from proposals.i18n import gettext as _
 from proposals.models import Comment, Membership, Proposal, Revision, Section, User
 from proposals.policy import can, proposal_role
@@ -54,43 +55,51 @@ def _url(proposal: Proposal, section: Section | None = None, tail: str = "") -> 
     return urls.link(section) + tail
 
 
-def names_context(request: Request, proposal: Proposal) -> dict[str, object]:
-    """What pages name sections with: the reader's names and the application's language."""
+def names_context(request: Request, proposal: Proposal, shown: Iterable[Any]) -> dict[str, object]:
+    """What a page names the sections it ``shown`` with: the reader's names and the
+    application's language."""
     profile = library.profile_for(db(request), proposal)
     return {
-        "names": section_names(profile, proposal.sections),
+        "names": section_names(profile, shown),
         "official_lang": profile.written_in(proposal.language),
     }
 
 
 @view("view_proposal")
 def dashboard(request: Request) -> Response:
-    proposal = _proposal(request)
+    """The sections at a glance: a fixed number of queries, only the columns shown."""
+    proposal = targets.proposal(request, people=False)
     user = current_user(request)
+    session = db(request)
     active = [p for p in proposal.partners if p.status == "active"]
+    can_assign = can(user, "manage_sections", proposal)
     members: dict[int, list[User]] = {}
-    for membership in db(request).scalars(
-        select(Membership)
-        .where(Membership.organisation_id.in_([p.organisation_id for p in active] or [-1]))
-        .options(selectinload(Membership.user))
-    ):
-        members.setdefault(membership.organisation_id, []).append(membership.user)
-    rows = [(s, count_characters(s.text)) for s in proposal.sections]
-    done = sum(1 for s in proposal.sections if s.status in ("ready", "approved"))
+    if can_assign:  # the assignment forms list them
+        for membership in session.scalars(
+            select(Membership)
+            .where(Membership.organisation_id.in_([p.organisation_id for p in active] or [-1]))
+            .options(selectinload(Membership.user))
+        ):
+            members.setdefault(membership.organisation_id, []).append(membership.user)
+    names = {p.id: p.organisation.name for p in proposal.partners}
+    found = sections.dashboard_rows(session, proposal.id)
+    rows = [(s, sections.row_characters(s)) for s in found]
+    done = sum(1 for s in found if s.status in ("ready", "approved"))
     return render(
         request,
         "sections/dashboard.html",
         {
             "proposal": proposal,
             "rows": rows,
+            "partner_names": names,
             "done": done,
-            "total": len(proposal.sections),
+            "total": len(found),
             "partners": active,
             "members": members,
-            "can_assign": can(user, "manage_sections", proposal),
+            "can_assign": can_assign,
             "labels": section_workflow().labels,
             "today": date.today(),
-            **names_context(request, proposal),
+            **names_context(request, proposal, found),
         },
     )
 
@@ -139,7 +148,7 @@ def assign(request: Request) -> Response:
 
 @view("view_proposal")
 def editor(request: Request) -> Response:
-    proposal = _proposal(request)
+    proposal = targets.proposal(request, people=False)  # the section alone, not them all
     section = targets.section(request, proposal)
     settle_live(request, [section.id])  # the count, preview and box show what was typed live
     user = current_user(request)
@@ -155,7 +164,7 @@ def editor(request: Request) -> Response:
             "proposal": proposal,
             "section": section,
             "can_edit": may_edit,
-            "count": count_characters(section.text),
+            "count": sections.characters(section),
             "preview": render_html(section.text),
             "labels": workflow.labels,
             "options": options,
@@ -167,7 +176,7 @@ def editor(request: Request) -> Response:
             "errors": {},
             "draft": (draft := drafts.state(db(request), section)),
             "draft_html": render_html(draft.current.text) if draft.current else "",
-            **names_context(request, proposal),
+            **names_context(request, proposal, [section]),
         },
     )
 
@@ -179,44 +188,47 @@ def _role(user: User, proposal: Proposal) -> str:
 
 @view("edit_text")
 def save(request: Request) -> Response:
-    """Autosave (JSON for the editor's script) and the plain "Save" button (a redirect)."""
-    proposal = _proposal(request)
-    section = targets.section(request, proposal)
+    """Autosave (JSON for the editor's script) and the plain "Save" button (a redirect).
+
+    The hot path: one query authorises (no consortium loaded), the form is read once,
+    and the answer carries what the editor shows (the preview only when it asks).
+    """
+    section = targets.allowed_section(request)
     user = current_user(request)
     data = form(request)
     wants_json = "application/json" in request.headers.get("accept", "")
     base = form_id(data.get("base"))
     text = data.get("text")
     if base is None or not isinstance(text, str):
-        return _refusal(
-            request, proposal, section, _("The editor sent an incomplete save."), wants_json
-        )
+        return _refusal(request, section, _("The editor sent an incomplete save."), wants_json)
+    live_doc = bool(livedoc.live_sections(db(request), [section.id]))
     # The request has only read so far: end its transaction, so that its connection goes
     # back to the pool before the save takes one (never two at once: no pool deadlock).
     db(request).commit()
     factory = request.app.state.sessionmaker
-    # What was typed live is recorded first, so that this save merges with it.
-    livedoc.settle(factory, section.id, None)
+    if live_doc:  # what was typed live is recorded first, so that this save merges with it
+        livedoc.settle(factory, section.id, None)
     try:
         result = sections.save(factory, section.id, user.id, text, base)
     except sections.Busy as exc:
         if wants_json:  # the editor keeps the text and tries again shortly
             return JSONResponse({"kind": "busy", "message": str(exc)}, status_code=503)
-        return _refusal(request, proposal, section, str(exc), wants_json)
+        return _refusal(request, section, str(exc), wants_json)
     except sections.SaveRefused as exc:
-        return _refusal(request, proposal, section, str(exc), wants_json)
+        return _refusal(request, section, str(exc), wants_json)
     announce(request, section, result)
     if wants_json:
-        return JSONResponse(
-            {
-                "kind": result.kind,
-                "number": result.number,
-                "text": result.text,
-                "conflict": result.conflict_number,
-                "count": count_characters(result.text),
-                "preview": render_html(result.text),
-            }
-        )
+        answer: dict[str, object] = {
+            "kind": result.kind,
+            "number": result.number,
+            "text": result.text,
+            "conflict": result.conflict_number,
+            "count": count_characters(result.text),
+        }
+        if data.get("preview") == "1":  # the plain editor shows one; the live editor not
+            answer["preview"] = render_html(result.text)
+        return JSONResponse(answer)
+    proposal = section.proposal
     if result.kind == "conflict":
         flash(
             request,
@@ -236,13 +248,11 @@ def save(request: Request) -> Response:
     return redirect(request, _url(proposal, section))
 
 
-def _refusal(
-    request: Request, proposal: Proposal, section: Section, message: str, wants_json: bool
-) -> Response:
+def _refusal(request: Request, section: Section, message: str, wants_json: bool) -> Response:
     if wants_json:
         return JSONResponse({"kind": "refused", "message": message}, status_code=409)
     flash(request, message, "error")
-    return redirect(request, _url(proposal, section))
+    return redirect(request, urls.link(section))
 
 
 @view("edit_text")
@@ -274,7 +284,16 @@ def history(request: Request) -> Response:
         db(request).scalars(
             select(Revision)
             .where(Revision.section_id == section.id)
-            .options(selectinload(Revision.author))
+            .options(
+                load_only(
+                    Revision.number,
+                    Revision.kind,
+                    Revision.preview,
+                    Revision.author_id,
+                    Revision.created_at,
+                ),
+                selectinload(Revision.author),
+            )
             .order_by(Revision.number.desc())
         )
     )
@@ -285,7 +304,10 @@ def history(request: Request) -> Response:
     diff = None
     if a is not None and b in by_number:
         older, newer = sorted((a, b))
-        diff = word_diff(by_number[older].text, by_number[newer].text)
+        diff = word_diff(
+            sections.revision_text(db(request), section.id, older) or "",
+            sections.revision_text(db(request), section.id, newer) or "",
+        )
     return render(
         request,
         "sections/history.html",
@@ -297,7 +319,7 @@ def history(request: Request) -> Response:
             "b": b,
             "diff": diff,
             "can_edit": can(current_user(request), "edit_text", section),
-            **names_context(request, proposal),
+            **names_context(request, proposal, [section]),
         },
     )
 
@@ -460,7 +482,7 @@ def announce(request: Request, section: Section, result: sections.SaveResult) ->
 
 class AnnexForm(Form):
     title: CleanLine = Field(min_length=1, max_length=300)
-    char_limit: int | None = Field(default=None, ge=1, le=100_000)
+    char_limit: OptionalInt = Field(default=None, ge=1, le=100_000)
 
 
 @view("manage_sections")

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from proposals.domain import consortium
 from proposals.errors import NotFound
 from proposals.models import Comment, Idea, Organisation, Partner, Proposal, ReviewRound, Section
-from proposals.policy import kind_of, kind_of_action, require
+from proposals.policy import kind_of, kind_of_action, require, section_if_allowed
 from proposals.web.plumbing import authorize, current_user, db
 
 
@@ -28,10 +28,12 @@ def _check(request: Request, target: object) -> None:
         require(current_user(request), "view_proposal", target)
 
 
-def proposal(request: Request, *, sections: bool = False, pid: str | None = None) -> Proposal:
+def proposal(
+    request: Request, *, sections: bool = False, pid: str | None = None, people: bool = True
+) -> Proposal:
     """The proposal of ``{pid}`` with its consortium (and its sections when asked)."""
     found = consortium.load_proposal(
-        db(request), pid or request.path_params["pid"], with_sections=sections
+        db(request), pid or request.path_params["pid"], with_sections=sections, people=people
     )
     if found is None:
         raise NotFound()
@@ -44,12 +46,36 @@ def proposal(request: Request, *, sections: bool = False, pid: str | None = None
 
 
 def section(request: Request, proposal: Proposal, key: str | None = None) -> Section:
-    """The section ``{key}`` of ``proposal`` (loaded with it)."""
+    """The section ``{key}`` of ``proposal`` (from its sections when they are loaded)."""
     key = key or request.path_params["key"]
-    found = next((s for s in proposal.sections if s.key == key), None)
+    if "sections" in proposal.__dict__:  # loaded with the proposal
+        found = next((s for s in proposal.sections if s.key == key), None)
+    else:  # one query, not every section of the proposal
+        found = db(request).scalar(
+            select(Section).where(Section.proposal_id == proposal.id, Section.key == key)
+        )
     if found is None:
         raise NotFound()
     _check(request, found)
+    return found
+
+
+def allowed_section(request: Request) -> Section:
+    """The section ``{pid}/{key}`` when the route's action is allowed on it, in one query.
+
+    For the hot paths (a save): no consortium is loaded. When the answer is no,
+    the full way (:func:`proposal`, :func:`section`) gives the policy's own refusal.
+    """
+    found = section_if_allowed(
+        db(request),
+        current_user(request),
+        request.state.action,
+        request.path_params["pid"],
+        request.path_params["key"],
+    )
+    if found is None:
+        return section(request, proposal(request, sections=True))
+    request.state.authorized = True
     return found
 
 

@@ -71,6 +71,7 @@
     body.set("csrf_token", token);
     body.set("base", baseInput.value);
     body.set("text", sent);
+    if (preview) body.set("preview", "1");  // the server renders it only when asked
     say("saving");
     fetch(form.action, {
       method: "POST",
@@ -110,7 +111,7 @@
       if (newerEl && data.kind !== "unchanged") newerEl.hidden = true;
       forgetLocally(sent);
       showCount(data.count);
-      if (preview && area.value === data.text) preview.innerHTML = data.preview;
+      if (preview && area.value === data.text && data.preview !== undefined) preview.innerHTML = data.preview;
       if (again || area.value !== sent) { again = false; schedule(); }
     }).catch(function () {
       inFlight = false;

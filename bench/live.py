@@ -48,6 +48,8 @@ async def run(urls: list[str], cookie: str, writers: int, interval: float, secon
     observers = [await Peer(u, cookie).open() for u in urls]
 
     def make_listener():  # type: ignore[no-untyped-def]
+        heard_before: set[bytes] = set()  # a word counts when it first reaches this observer
+
         def heard(message: bytes) -> None:
             now = time.perf_counter()
             start = message.find(b"w")
@@ -56,7 +58,8 @@ async def run(urls: list[str], cookie: str, writers: int, interval: float, secon
                 if end == -1:
                     break
                 word = message[start : end + 1]
-                if word in sent:
+                if word in sent and word not in heard_before:
+                    heard_before.add(word)
                     latencies.append(now - sent[word])
                 start = message.find(b"w", end)
 

@@ -62,6 +62,8 @@ def _serve(settings: Settings, host: str, port: int, demo_accounts: list[dict[st
         # The same proxies Engage believes (proposals.web.clients.client_address).
         forwarded_allow_ips=",".join(settings.trusted_proxies),
         log_level="info",
+        # Yjs updates are small and binary: compressing each costs more CPU than it saves.
+        ws_per_message_deflate=False,
     )
 
 

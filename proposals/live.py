@@ -22,6 +22,8 @@ from sqlalchemy import Engine, text
 log = logging.getLogger("engage.live")
 
 CHANNEL = "engage_live"
+#: Someone's access may have changed (a member removed, a section reassigned, a sign-out).
+ACCESS_TOPIC = "access"
 HEARTBEAT_SECONDS = 10.0
 PRESENCE_TTL = 25.0
 EDITING_TTL = 60.0

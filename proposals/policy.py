@@ -345,29 +345,45 @@ def section_if_allowed(
     load the consortium. None means "not found or not allowed": the caller then goes
     the full way (:func:`require`) for the right refusal.
     """
-    chosen = rule(action)
-    if user is None or chosen.target != "section":
+    found = section_rights(session, user, public_id, key, (action,))
+    return found[0] if found is not None and found[1][action] else None
+
+
+def section_rights(
+    session: Session, user: User | None, public_id: str, key: str, actions: tuple[str, ...]
+) -> tuple[Section, dict[str, bool]] | None:
+    """Section ``key`` of proposal ``public_id`` and whether ``user`` may do each action now.
+
+    One query, as :func:`section_if_allowed`; every action must target a section or
+    its proposal (the roles are the same). None when the section does not exist, the
+    user is None, or an action grants a role the query cannot tell.
+    """
+    if user is None:
         return None
-    query = _section_queries.get(action)
+    query = _section_queries.get(actions)
     if query is None:
-        query = _section_queries[action] = _section_query(chosen)
+        query = _section_queries[actions] = _section_query([rule(a) for a in actions])
     if query is False:
         return None  # a role this query cannot tell: the full way decides
     row = session.execute(query, {"user_id": user.id, "pid": public_id, "key": key}).first()
     if row is None:
         return None
-    roles = {"anyone", "user"} | ({"admin"} if user.is_admin else set())
-    roles |= {r for r, held in row._mapping.items() if r in chosen.grants and bool(held)}
-    return row[0] if chosen.allows(roles, row[1]) else None
+    held = {"anyone", "user"} | ({"admin"} if user.is_admin else set())
+    rules = {a: rule(a) for a in actions}
+    granted = {r for chosen in rules.values() for r in chosen.grants}
+    held |= {r for r, value in row._mapping.items() if r in granted and bool(value)}
+    return row[0], {a: chosen.allows(held, row[1]) for a, chosen in rules.items()}
 
 
-#: The query of :func:`section_if_allowed` for each action, built once (then only bound).
-_section_queries: dict[str, Any] = {}
+#: The query of :func:`section_rights` for each tuple of actions, built once (then only bound).
+_section_queries: dict[tuple[str, ...], Any] = {}
 
 
-def _section_query(chosen: Rule) -> Any:
+def _section_query(chosen: list[Rule]) -> Any:
+    if any(r.target not in ("section", "proposal") for r in chosen):
+        return False
     columns = _role_columns(bindparam("user_id"))
-    granted = [r for r in chosen.grants if r not in ("anyone", "user", "admin")]
+    granted = sorted({r for c in chosen for r in c.grants} - {"anyone", "user", "admin"})
     if any(r not in columns for r in granted):
         return False
     return (

@@ -213,6 +213,30 @@ POLICY: dict[str, Rule] = {
 }
 
 
+#: Actions after which someone may hold other roles (or a proposal is in another state):
+#: open live editors check their access again at once, not at their next periodic check.
+CHANGES_ACCESS = frozenset(
+    {
+        "admin",
+        "manage_members",
+        "leave_organisation",
+        "join_organisation",
+        "fire_transition",
+        "join_by_link",
+        "answer_invitation",
+        "hand_over_lead",
+        "withdraw_partner",
+        "assign_section",
+        "manage_sections",
+        "add_mentor",
+        "cancel_review",
+        "give_verdict",
+        "sign_off",
+        "record_submission",
+    }
+)
+
+
 def _check(policy: Mapping[str, Rule]) -> None:
     assert FORMING | DRAFTING | SIGNING == OPEN, "every open state is forming, drafting or signing"
     for action, rule in policy.items():
@@ -224,3 +248,4 @@ def _check(policy: Mapping[str, Rule]) -> None:
 
 
 _check(POLICY)
+assert POLICY.keys() >= CHANGES_ACCESS, CHANGES_ACCESS - POLICY.keys()

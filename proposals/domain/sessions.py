@@ -31,12 +31,16 @@ def start(db: Session, user: User, address: str, agent: str) -> UserSession:
     return record
 
 
-def signed_in_user(db: Session, token: object) -> User | None:
-    """The user of a live session (the session joined to the user, then their memberships
-    with their organisations), or None."""
+def signed_in_user(db: Session, token: object, *, memberships: bool = True) -> User | None:
+    """The user of a live session, or None.
+
+    One query for the session joined to the user, then (unless ``memberships`` is
+    False, for a caller that asks the policy in SQL) their memberships with their
+    organisations.
+    """
     if not isinstance(token, str) or not token:
         return None
-    return db.scalar(
+    query = (
         select(User)
         .join(UserSession, UserSession.user_id == User.id)
         .where(
@@ -44,13 +48,22 @@ def signed_in_user(db: Session, token: object) -> User | None:
             UserSession.ended_at.is_(None),
             UserSession.created_at > utcnow() - LIFETIME,
         )
-        .options(selectinload(User.memberships).joinedload(Membership.organisation))
     )
+    if memberships:
+        query = query.options(selectinload(User.memberships).joinedload(Membership.organisation))
+    return db.scalar(query)
+
+
+def access_changed(db: Session) -> None:
+    """Note that this unit of work changes someone's access (sessions ended): once it
+    commits, open live editors check theirs again at once (see ``proposals.web.plumbing``)."""
+    db.info["access_changed"] = True
 
 
 def end(db: Session, token: object) -> None:
     """End one session (signing out)."""
     if isinstance(token, str) and token:
+        access_changed(db)
         db.execute(
             update(UserSession)
             .where(UserSession.token == token, UserSession.ended_at.is_(None))
@@ -67,6 +80,7 @@ def end_others(db: Session, user: User, keep: object = None) -> int:
     )
     if isinstance(keep, str) and keep:
         query = query.where(UserSession.token != keep)
+    access_changed(db)
     result = db.execute(query.values(ended_at=utcnow()))
     return int(getattr(result, "rowcount", 0) or 0)
 

@@ -38,9 +38,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from proposals import live
-from proposals.domain import consortium, livedoc, sessions
+from proposals.domain import livedoc, sessions
 from proposals.models import Section
-from proposals.policy import can
+from proposals.policy import section_rights
 
 log = logging.getLogger("engage.collab")
 
@@ -98,6 +98,7 @@ class Hub:
             None
         )
         self._writer: asyncio.Task[None] | None = None
+        self._access: asyncio.Task[None] | None = None
 
     # --- storing -------------------------------------------------------------------
 
@@ -130,7 +131,18 @@ class Hub:
 
     # --- rooms -----------------------------------------------------------------------
 
+    async def _follow_access(self) -> None:
+        """When someone's access changed anywhere, everyone here is checked again now."""
+        async with self.broker.subscribe(live.ACCESS_TOPIC) as queue:
+            while True:
+                await queue.get()
+                for room in list(self.rooms.values()):
+                    for client in room.clients:
+                        client.checked = 0.0  # the room's watch checks them within 0.5 s
+
     async def join(self, section: Section, pid: str, client: Client) -> Room:
+        if self._access is None or self._access.done():
+            self._access = asyncio.create_task(self._follow_access())
         lock = self._loading.setdefault(section.id, asyncio.Lock())
         async with lock:
             room = self.rooms.get(section.id)
@@ -176,17 +188,20 @@ class Hub:
                 ]
                 if not ids:
                     continue
-                for data in await asyncio.to_thread(self._read, ids, room.section_id):
+                state = room.doc.get_state()
+                for data in await asyncio.to_thread(self._read, ids, room.section_id, state):
                     room.doc.apply_update(data)
                     self._pass_on(room, data)
 
-    def _read(self, update_ids: list[int], section_id: int) -> list[bytes]:
+    def _read(self, update_ids: list[int], section_id: int, state: bytes) -> list[bytes]:
         with self.factory() as session:
             found = livedoc.read_updates(session, update_ids)
-            if len(found) < len(update_ids):  # compacted meanwhile: the document holds them
+            if len(found) < len(update_ids):
+                # Compacted meanwhile: the stored document holds them; pass on only
+                # what this room lacks (``state`` is what it had), not the whole text.
                 section = session.get(Section, section_id)
                 doc = livedoc.document(session, section) if section else None
-                return [doc.get_update()] if doc else []
+                return [doc.get_update(state)] if doc else []
             return found
 
     async def _watch(self, room: Room) -> None:
@@ -202,21 +217,29 @@ class Hub:
             if room.rows > livedoc.COMPACT_AFTER:
                 room.rows = 1
                 await asyncio.to_thread(livedoc.compact, self.factory, room.section_id)
-            for client in list(room.clients):
-                if now - client.checked >= RECHECK_SECONDS:
-                    await self.recheck(room, client)
+            due = [c for c in room.clients if now - c.checked >= RECHECK_SECONDS]
+            if due:
+                await self.recheck(room, due)
 
-    async def recheck(self, room: Room, client: Client) -> bool:
-        """Is the client still allowed (signed in, a member, writing if a writer)? Else cut off."""
-        access = await asyncio.to_thread(
-            _access, self.factory, client.token, room.proposal_pid, room.key
+    async def recheck(self, room: Room, clients: list[Client]) -> bool:
+        """Are the clients still allowed (signed in, a member, writing if a writer)?
+
+        Those who are not are cut off; one answer per session however many sockets
+        it has open. True when all of them still may.
+        """
+        tokens = {c.token for c in clients}
+        answers = await asyncio.to_thread(
+            _access_of, self.factory, tokens, room.proposal_pid, room.key
         )
-        client.checked = time.monotonic()
-        if access is None:
-            await _close(client.socket, NO_ACCESS)
-            return False
-        client.may_write = access[2]
-        return True
+        now = time.monotonic()
+        for client in clients:
+            client.checked = now
+            access = answers[client.token]
+            if access is None:
+                await _close(client.socket, NO_ACCESS)
+            else:
+                client.may_write = access[2]
+        return all(answers.values())
 
     async def _send_all(self, room: Room, message: bytes, exclude: Client | None = None) -> None:
         for other in list(room.clients):
@@ -228,8 +251,9 @@ class Hub:
         for room in list(self.rooms.values()):
             for task in room.tasks:
                 task.cancel()
-        if self._writer is not None:
-            self._writer.cancel()
+        for task in (self._writer, self._access):
+            if task is not None:
+                task.cancel()
 
     # --- one socket ------------------------------------------------------------------
 
@@ -275,8 +299,9 @@ class Hub:
             raise ValueError("unknown sync message")
         if payload == livedoc.EMPTY_UPDATE:
             return True
-        if time.monotonic() - client.checked >= RECHECK_SECONDS / 2 and not await self.recheck(
-            room, client
+        # The room's watch checks everyone every few seconds; if it fell behind, now.
+        if time.monotonic() - client.checked >= 2 * RECHECK_SECONDS and not await self.recheck(
+            room, [client]
         ):
             return False
         if not client.may_write:
@@ -332,20 +357,25 @@ def _awareness_gone(message: bytes) -> bytes:
 def _access(
     factory: sessionmaker[Session], token: str, pid: str, key: str
 ) -> tuple[Section, str, bool, int, str] | None:
-    """(section, its proposal's public id, may write, user id, name), or None if not allowed."""
+    """(section, its proposal's public id, may write, user id, name), or None if not allowed.
+
+    Two queries (the session's user; the section with the user's roles), as a save's.
+    """
     with factory() as session:
-        user = sessions.signed_in_user(session, token)
-        if user is None:
+        user = sessions.signed_in_user(session, token, memberships=False)
+        found = section_rights(session, user, pid, key, ("view_proposal", "edit_text"))
+        if user is None or found is None or not found[1]["view_proposal"]:
             return None
-        proposal = consortium.load_proposal(session, pid, with_sections=True)
-        if proposal is None:
-            return None
-        section = next((s for s in proposal.sections if s.key == key), None)
-        if section is None or not can(user, "view_proposal", proposal):
-            return None
-        may_write = can(user, "edit_text", section)
+        section, allowed = found
         session.expunge_all()
-        return section, pid, may_write, user.id, user.name
+        return section, pid, allowed["edit_text"], user.id, user.name
+
+
+def _access_of(
+    factory: sessionmaker[Session], tokens: set[str], pid: str, key: str
+) -> dict[str, tuple[Section, str, bool, int, str] | None]:
+    """:func:`_access` for each session token."""
+    return {token: _access(factory, token, pid, key) for token in tokens}
 
 
 async def _close(socket: WebSocket, code: int) -> None:

@@ -29,7 +29,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from proposals import i18n, mail, urls
+from proposals import i18n, live, mail, urls
 from proposals.db import unit_of_work
 from proposals.domain import livedoc, sessions
 from proposals.domain.notifications import deliver, unread_count
@@ -38,6 +38,7 @@ from proposals.models import User, utcnow
 from proposals.policy import can, kind_of_action, needs_sign_in, require, rule
 from proposals.security import csrf_token
 from proposals.templating import make_environment
+from workflow.policy import CHANGES_ACCESS
 
 log = logging.getLogger("engage")
 Handler = Callable[[Request], Response]
@@ -247,6 +248,9 @@ def _run(handler: Handler, action: str, request: Request) -> Response:
                 raise RuntimeError(f"{request.url.path}: {action!r} was never checked")
             request.state.notified = list(session.info.get("notified", []))
             request.state.mail = list(session.info.get("mail", []))
+            request.state.access_changed = action in CHANGES_ACCESS or bool(
+                session.info.get("access_changed")
+            )
             return response
     except (StaleDataError, IntegrityError) as exc:
         # Two requests changed the same thing at the same moment and this one lost at
@@ -328,6 +332,9 @@ def _after_commit(request: Request, response: Response) -> None:
             request.app.state.broker,
             notified,
         )
+    if getattr(request.state, "access_changed", False) and response.status_code < 400:
+        # Open live editors check their access again now (a removed writer is cut off).
+        tasks.add_task(request.app.state.broker.publish, live.ACCESS_TOPIC, {"type": "access"})
     if tasks.tasks:
         response.background = tasks
 

@@ -8,6 +8,7 @@ LISTEN/NOTIFY with the row id).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import re
 import threading
@@ -17,6 +18,7 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 import websockets
+from pycrdt import create_update_message
 from sqlalchemy import func, select
 
 from proposals.db import make_engine
@@ -390,3 +392,52 @@ def test_updates_stored_before_a_sigkill_survive_it(tmp_path: Path, database) ->
         assert livedoc.to_markdown(livedoc.new_document(text)) == text
     finally:
         restarted.stop()
+
+
+def test_an_editor_that_stops_reading_holds_up_nobody(tmp_path: Path) -> None:
+    """A connection that stops reading (a frozen tab, a dead network) fills its buffers; the
+    others in the room keep receiving, and the stalled one is closed to resync later."""
+    server = Server(tmp_path, database_url=f"sqlite:///{tmp_path}/stall.db")
+    try:
+        world = World(server.url)
+        world.save(world.anna, "Start.")
+        socket, cookie = world.socket(server), cookie_header(world.anna)
+
+        async def run() -> int | None:
+            # Reads nothing after the handshake: its buffers fill, then the server's.
+            stalled = await websockets.connect(
+                socket, additional_headers={"Cookie": cookie}, max_size=None, max_queue=1
+            )
+            observer = await Peer(socket, cookie).open()
+            writer = await Peer(socket, cookie, listen=False).open()
+            for peer in (observer, writer):
+                await asyncio.wait_for(peer.synced.wait(), 10)
+            chunk = "x" * 200_000  # about 25 MB in all: more than the stalled socket buffers
+            for n in range(125):
+                before = writer.doc.get_state()
+                with writer.doc.transaction():
+                    text = writer.paragraph_text()
+                    del text[0 : len(text)]
+                    text.insert(0, f"big{n}q {chunk}")
+                await writer.send_raw(create_update_message(writer.doc.get_update(before)))
+                await asyncio.sleep(0.02)
+            deadline = time.monotonic() + 20
+            while not observer.markdown().startswith("big124q"):
+                assert time.monotonic() < deadline, observer.markdown()[:40]
+                await asyncio.sleep(0.1)
+            await observer.close()
+            await writer.close()
+
+            # Reading again, the stalled one finds it was told to come back later (Engage
+            # kept no unbounded queue for it; the editor reconnects and syncs).
+            async def drain() -> None:
+                with contextlib.suppress(websockets.ConnectionClosed):
+                    async for _message in stalled:
+                        pass
+
+            await asyncio.wait_for(drain(), 30)
+            return stalled.close_code
+
+        assert _run(run()) == 1013
+    finally:
+        server.stop()

@@ -55,12 +55,17 @@ NO_ACCESS = 4403
 READ_ONLY = 4405
 MALFORMED = 4400
 TOO_LARGE = 1009
+BEHIND = 1013  # "try again later": the editor reconnects and syncs what it missed
+SEND_BACKLOG = 8 * 1024 * 1024  # bytes waiting for one client before it is closed
 #: Sent after each update is committed (a message type Yjs providers ignore): "Saved".
 STORED = bytes([100])
 
 
 @dataclass(eq=False)
 class Client:
+    """One open editor. What it is sent waits in its own queue, written by its own task,
+    so that a slow or stalled connection never holds up the others in the room."""
+
     socket: WebSocket
     user_id: int
     name: str
@@ -68,6 +73,38 @@ class Client:
     may_write: bool
     checked: float = field(default_factory=time.monotonic)
     awareness: bytes | None = None
+    outbox: asyncio.Queue[bytes] = field(default_factory=asyncio.Queue)
+    backlog: int = 0  # bytes queued and not yet written
+    behind: bool = False  # too far behind: closed, nothing more is queued
+    sender: asyncio.Task[None] | None = None
+
+    def send(self, message: bytes) -> None:
+        """Queue ``message``; a client too far behind is closed (it reconnects and syncs)."""
+        if self.sender is None:
+            self.sender = asyncio.create_task(self._send_queued())
+        if self.behind:
+            return  # being closed: it syncs what it missed when it reconnects
+        if self.backlog + len(message) > SEND_BACKLOG:
+            log.info("live editor of user %s too far behind: closed to resync", self.user_id)
+            self.behind = True
+            self.sender.cancel()
+            # The close goes out once the connection takes data again (or the
+            # server's keepalive ping finds it dead and drops it).
+            self.sender = asyncio.create_task(_close(self.socket, BEHIND))
+            return
+        self.backlog += len(message)
+        self.outbox.put_nowait(message)
+
+    async def _send_queued(self) -> None:
+        with contextlib.suppress(Exception):  # a socket closing: its own loop ends it
+            while True:
+                message = await self.outbox.get()
+                await self.socket.send_bytes(message)
+                self.backlog -= len(message)
+
+    def stop(self) -> None:
+        if self.sender is not None:
+            self.sender.cancel()
 
 
 @dataclass(eq=False)
@@ -158,16 +195,20 @@ class Hub:
             return room
 
     async def leave(self, room: Room, client: Client) -> None:
+        client.stop()
         room.clients.discard(client)
         if client.awareness is not None:
             # Others drop this caret at once (Yjs would after 30 s).
-            await self._send_all(room, _awareness_gone(client.awareness), exclude=client)
+            self._send_all(room, _awareness_gone(client.awareness), exclude=client)
         if any(c.may_write for c in room.clients) and room.clients:
             return
         if not room.clients:
             self.rooms.pop(room.section_id, None)
             for task in room.tasks:
                 task.cancel()
+            lock = self._loading.get(room.section_id)
+            if lock is not None and not lock.locked():  # nobody is joining meanwhile
+                del self._loading[room.section_id]
         if room.changed:
             room.changed = 0.0
             await asyncio.to_thread(livedoc.settle, self.factory, room.section_id, room.last_writer)
@@ -241,11 +282,10 @@ class Hub:
                 client.may_write = access[2]
         return all(answers.values())
 
-    async def _send_all(self, room: Room, message: bytes, exclude: Client | None = None) -> None:
-        for other in list(room.clients):
+    def _send_all(self, room: Room, message: bytes, exclude: Client | None = None) -> None:
+        for other in room.clients:
             if other is not exclude:
-                with contextlib.suppress(Exception):  # a socket closing: its own loop ends it
-                    await other.socket.send_bytes(message)
+                other.send(message)
 
     async def close(self) -> None:
         for room in list(self.rooms.values()):
@@ -258,10 +298,10 @@ class Hub:
     # --- one socket ------------------------------------------------------------------
 
     async def serve(self, socket: WebSocket, room: Room, client: Client) -> None:
-        await socket.send_bytes(create_sync_message(room.doc))  # step 1: what we have
+        client.send(create_sync_message(room.doc))  # step 1: what we have
         for other in list(room.clients):
             if other is not client and other.awareness is not None:
-                await socket.send_bytes(other.awareness)
+                client.send(other.awareness)
         while True:
             message = await socket.receive()
             if message["type"] == "websocket.disconnect":
@@ -287,13 +327,13 @@ class Hub:
         if data[0] == YMessageType.AWARENESS:
             read_message(data[1:])  # well-formed, or refused
             client.awareness = data
-            await self._send_all(room, data, exclude=client)
+            self._send_all(room, data, exclude=client)
             return True
         if data[0] != YMessageType.SYNC or len(data) < 2:
             raise ValueError("unknown message")
         kind, payload = data[1], read_message(data[2:])
         if kind == YSyncMessageType.SYNC_STEP1:
-            await client.socket.send_bytes(create_sync_step2_message(room.doc.get_update(payload)))
+            client.send(create_sync_step2_message(room.doc.get_update(payload)))
             return True
         if kind not in (YSyncMessageType.SYNC_STEP2, YSyncMessageType.SYNC_UPDATE):
             raise ValueError("unknown sync message")
@@ -309,7 +349,7 @@ class Hub:
             return False
         livedoc.check_update(payload)
         await self.store(room, client.user_id, payload)
-        await client.socket.send_bytes(STORED)  # the editor can say "Saved"
+        client.send(STORED)  # the editor can say "Saved"
         room.rows += 1
         room.doc.apply_update(payload)
         room.changed = time.monotonic()
@@ -330,7 +370,7 @@ class Hub:
     async def _flush(self, room: Room) -> None:
         updates, room.outbox = room.outbox, []
         merged = updates[0] if len(updates) == 1 else merge_updates(*updates)
-        await self._send_all(room, create_update_message(merged))
+        self._send_all(room, create_update_message(merged))
         room.tasks[:] = [t for t in room.tasks if not t.done()]
 
 

@@ -422,10 +422,14 @@ def _seed(factory: sessionmaker[Session], section_id: int) -> bytes:
 
 def document(session: Session, section: Section) -> Doc | None:
     """The stored document of a section, or None while it was never opened live."""
+    return _document_of(session, section.id)
+
+
+def _document_of(session: Session, section_id: int) -> Doc | None:
     data = list(
         session.scalars(
             select(LiveUpdate.data)
-            .where(LiveUpdate.section_id == section.id)
+            .where(LiveUpdate.section_id == section_id)
             .order_by(LiveUpdate.id)
         )
     )
@@ -539,8 +543,7 @@ def follow_saved(
     Nothing happens for a section never opened live: its Markdown seeds the document.
     """
     with factory() as session:
-        section = session.get(Section, section_id)
-        doc = document(session, section) if section is not None else None
+        doc = _document_of(session, section_id)
     if doc is None:
         return None
     update = follow_text(doc, markdown)

@@ -13,12 +13,12 @@ import random
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 import merge3
-from sqlalchemy import case, insert, select, update
+from sqlalchemy import case, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
@@ -31,7 +31,16 @@ from proposals.domain import activity, audit, signoffs
 from proposals.domain.notifications import notify_all, writers_of
 from proposals.forms import clean_text
 from proposals.i18n import gettext as _
-from proposals.models import PREVIEW_CHARS, Partner, Proposal, Revision, Section, User, utcnow
+from proposals.models import (
+    PREVIEW_CHARS,
+    LiveUpdate,
+    Partner,
+    Proposal,
+    Revision,
+    Section,
+    User,
+    utcnow,
+)
 from proposals.text import count_characters
 from workflow import READ_ONLY_STATES, GuardResult, Option, section_workflow
 
@@ -48,6 +57,10 @@ class SaveResult:
     number: int  # the section's current revision after the save
     text: str  # the section's current text after the save
     conflict_number: int | None = None  # the revision holding the writer's text on conflict
+    #: Whether the section had a live document when the save committed (None: not known).
+    #: Read in the save's own transaction, which a live document's first load waits for,
+    #: so False means whoever opens it later starts from this text.
+    live: bool | None = None
 
 
 class SaveRefused(Exception):
@@ -161,6 +174,24 @@ def _save_once(
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         query = query.with_for_update(of=Section)
     section, status, depth = session.execute(query).one()
+    # Asked once the section is locked (PostgreSQL: FOR UPDATE, SQLite: the write lock),
+    # as a document's first load locks it too: the answer holds until this commits.
+    is_live = bool(session.scalar(select(exists().where(LiveUpdate.section_id == section_id))))
+    result = _decide(session, section, status, depth, user_id, text, base, kind)
+    return replace(result, live=is_live)
+
+
+def _decide(
+    session: Session,
+    section: Section,
+    status: str | None,
+    depth: int | None,
+    user_id: int,
+    text: str,
+    base: int,
+    kind: str,
+) -> SaveResult:
+    section_id = section.id
     session.info["current_depth"] = (section.id, section.current_number, depth)
     if (status or "") in READ_ONLY_STATES:
         raise SaveRefused(

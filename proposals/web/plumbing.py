@@ -218,9 +218,9 @@ def use_request_locale(request: Request, user: User | None = None) -> str:
 # --- the unit of work ---------------------------------------------------------------
 
 
-def _load_user(request: Request, session: Session) -> User | None:
+def _load_user(request: Request, session: Session, memberships: bool = True) -> User | None:
     """The signed-in user: the session the cookie names must be live on the server."""
-    user = sessions.signed_in_user(session, request.session.get("sid"))
+    user = sessions.signed_in_user(session, request.session.get("sid"), memberships=memberships)
     if user is None and ("sid" in request.session or "uid" in request.session):
         # Signed out elsewhere, a new password, too old, or a cookie from before sessions
         # lived on the server: this browser is signed out.
@@ -228,11 +228,11 @@ def _load_user(request: Request, session: Session) -> User | None:
     return user
 
 
-def _run(handler: Handler, action: str, request: Request) -> Response:
+def _run(handler: Handler, action: str, request: Request, lean: bool) -> Response:
     try:
         with unit_of_work(request.app.state.sessionmaker) as session:
             request.state.db = session
-            user = _load_user(request, session)
+            user = _load_user(request, session, memberships=not lean)
             request.state.user = user
             request.state.action = action
             request.state.authorized = False
@@ -279,7 +279,7 @@ def authorize(request: Request, target: object) -> None:
     request.state.authorized = True
 
 
-def view(action: str) -> Callable[[Handler], Callable[[Request], Any]]:
+def view(action: str, *, lean: bool = False) -> Callable[[Handler], Callable[[Request], Any]]:
     """Declare the route's action (``workflow.policy.POLICY``) and run it in a unit of work.
 
     The handler ``(request) -> Response`` runs in a worker thread with one database
@@ -287,6 +287,10 @@ def view(action: str) -> Callable[[Handler], Callable[[Request], Any]]:
     error. Visitors who are not signed in are sent to sign in when nobody signed
     out may do the action; the handler checks the action on the target it loads
     (:func:`authorize`, or a loader in ``proposals.web.targets`` that does).
+
+    ``lean`` is for hot paths that ask the policy in SQL
+    (:func:`proposals.web.targets.allowed_section`): the user's memberships are not
+    loaded up front (only if the handler goes the full way).
     """
     rule(action)  # an action missing from the table fails at import, not at request time
 
@@ -303,7 +307,7 @@ def view(action: str) -> Callable[[Handler], Callable[[Request], Any]]:
                 else FormData()
             )
             try:
-                response = await run_in_threadpool(_run, handler, action, request)
+                response = await run_in_threadpool(_run, handler, action, request, lean)
             finally:
                 await request.state.form.close()
             _after_commit(request, response)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import date
 from typing import Any
 
+from markupsafe import escape
 from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import load_only, selectinload
@@ -94,10 +95,15 @@ def dashboard(request: Request) -> Response:
             "partner_names": names,
             "done": done,
             "total": len(found),
-            "partners": active,
-            "members": members,
+            # The options every row's assignment form repeats, escaped once for the page.
+            "partner_options": [(p.id, p.public_id, escape(p.organisation.name)) for p in active],
+            "member_options": [
+                (m.id, escape(f"{m.name} ({p.organisation.name})"))
+                for p in active
+                for m in members.get(p.organisation_id, [])
+            ],
             "can_assign": can_assign,
-            "labels": section_workflow().labels,
+            "states": {k: _(v) for k, v in section_workflow().labels.items()},
             "today": date.today(),
             **names_context(request, proposal, found),
         },
@@ -186,7 +192,7 @@ def _role(user: User, proposal: Proposal) -> str:
     return "coordinator" if proposal_role(user, proposal) == "coordinator" else "writer"
 
 
-@view("edit_text")
+@view("edit_text", lean=True)
 def save(request: Request) -> Response:
     """Autosave (JSON for the editor's script) and the plain "Save" button (a redirect).
 
@@ -464,8 +470,10 @@ def announce(request: Request, section: Section, result: sections.SaveResult) ->
 
     The live document follows it, so that everyone writing live sees it too.
     """
-    if result.kind in ("save", "merge", "restore"):
-        user = current_user(request)
+    if result.kind not in ("save", "merge", "restore"):
+        return
+    user = current_user(request)
+    if result.live is not False:  # a save that found no live document has nobody to tell
         livedoc.follow_saved(
             request.app.state.sessionmaker,
             request.app.state.broker,
@@ -474,10 +482,10 @@ def announce(request: Request, section: Section, result: sections.SaveResult) ->
             result.text,
             user.id,
         )
-        request.app.state.broker.publish(
-            section.public_id,
-            {"type": "saved", "user_id": user.id, "name": user.name, "number": result.number},
-        )
+    request.app.state.broker.publish(
+        section.public_id,
+        {"type": "saved", "user_id": user.id, "name": user.name, "number": result.number},
+    )
 
 
 class AnnexForm(Form):

@@ -86,6 +86,17 @@ def format_locale() -> str:
     return _format_locale(get_locale())
 
 
+@cache
+def _babel_locale(name: str) -> Locale:
+    return Locale.parse(name)
+
+
+def _formats() -> Locale:
+    """The parsed Babel locale of :func:`format_locale` (parsed once per language, not
+    once per number: a page of 200 rows formats hundreds)."""
+    return _babel_locale(format_locale())
+
+
 def get_timezone() -> ZoneInfo:
     try:
         return ZoneInfo(_timezone.get())
@@ -141,16 +152,14 @@ def negotiate(accept_language: str) -> str:
 def format_datetime(value: datetime | None, format: str = "medium") -> str:
     if value is None:
         return ""
-    return dates.format_datetime(
-        value, format=format, tzinfo=get_timezone(), locale=format_locale()
-    )
+    return dates.format_datetime(value, format=format, tzinfo=get_timezone(), locale=_formats())
 
 
 def format_time(value: datetime | None, format: str = "short") -> str:
     """A moment's time of day in the reader's zone: "14:05"."""
     if value is None:
         return ""
-    return dates.format_time(value, format=format, tzinfo=get_timezone(), locale=format_locale())
+    return dates.format_time(value, format=format, tzinfo=get_timezone(), locale=_formats())
 
 
 def format_date(value: date | datetime | None, format: str = "medium") -> str:
@@ -158,20 +167,20 @@ def format_date(value: date | datetime | None, format: str = "medium") -> str:
         return ""
     if isinstance(value, datetime):
         value = value.astimezone(get_timezone()).date()
-    return dates.format_date(value, format=format, locale=format_locale())
+    return dates.format_date(value, format=format, locale=_formats())
 
 
 def format_number(value: int | Decimal | float) -> str:
-    return numbers.format_decimal(value, locale=format_locale())
+    return numbers.format_decimal(value, locale=_formats())
 
 
 def format_money(value: Decimal, currency: str) -> str:
-    return numbers.format_currency(value, currency, locale=format_locale())
+    return numbers.format_currency(value, currency, locale=_formats())
 
 
 def format_percent(value: Decimal) -> str:
     """A share such as 0.6975 as "69.75%" (en) or "69,75 %" (pl): always two decimals."""
-    locale = Locale.parse(format_locale())
+    locale = _formats()
     pattern = copy.copy(locale.percent_formats[None])
     pattern.frac_prec = (2, 2)
     return pattern.apply(value, locale)

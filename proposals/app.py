@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+from anyio import to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -56,6 +57,8 @@ def create_app(settings: Settings, demo_accounts: list[dict[str, str]] | None = 
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # The routes' worker threads (Starlette runs them through anyio).
+        to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         yield
         await hub.close()
         await broker.close()

@@ -118,7 +118,7 @@ def anchor(session: Session, section: Section, start: str, end: str) -> tuple[st
     )
     if not start or not end:
         raise refused
-    doc = livedoc.document(session, section)
+    doc = livedoc.document(session, section.id)
     try:
         positions = [_position(start), _position(end)]
         known = _state_vector(doc.get_state()) if doc is not None else {}

@@ -420,12 +420,8 @@ def _seed(factory: sessionmaker[Session], section_id: int) -> bytes:
         return first
 
 
-def document(session: Session, section: Section) -> Doc | None:
+def document(session: Session, section_id: int) -> Doc | None:
     """The stored document of a section, or None while it was never opened live."""
-    return _document_of(session, section.id)
-
-
-def _document_of(session: Session, section_id: int) -> Doc | None:
     data = list(
         session.scalars(
             select(LiveUpdate.data)
@@ -483,7 +479,7 @@ def settle(
         section = session.get(Section, section_id)
         if section is None:
             return None
-        doc = document(session, section)
+        doc = document(session, section.id)
         if doc is None:
             return None
         markdown = to_markdown(doc)
@@ -543,7 +539,7 @@ def follow_saved(
     Nothing happens for a section never opened live: its Markdown seeds the document.
     """
     with factory() as session:
-        doc = _document_of(session, section_id)
+        doc = document(session, section_id)
     if doc is None:
         return None
     update = follow_text(doc, markdown)

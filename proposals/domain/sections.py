@@ -146,7 +146,12 @@ def save(
     for attempt in range(SAVE_ATTEMPTS):
         try:
             with serialised_writes(factory), factory() as session, session.begin():
-                return _save_once(session, section_id, user_id, text, base, kind)
+                result = _save_once(session, section_id, user_id, text, base, kind)
+                # Asked while the section is still locked (PostgreSQL: FOR UPDATE, SQLite:
+                # the write lock), as a document's first load locks it too: the answer
+                # holds until this commits.
+                live = exists().where(LiveUpdate.section_id == section_id)
+                return replace(result, live=bool(session.scalar(select(live))))
         except (IntegrityError, OperationalError, StaleDataError):
             # Another save took the next revision number, or SQLite was busy: read again.
             time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))  # noqa: S311 - jitter
@@ -174,24 +179,6 @@ def _save_once(
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         query = query.with_for_update(of=Section)
     section, status, depth = session.execute(query).one()
-    # Asked once the section is locked (PostgreSQL: FOR UPDATE, SQLite: the write lock),
-    # as a document's first load locks it too: the answer holds until this commits.
-    is_live = bool(session.scalar(select(exists().where(LiveUpdate.section_id == section_id))))
-    result = _decide(session, section, status, depth, user_id, text, base, kind)
-    return replace(result, live=is_live)
-
-
-def _decide(
-    session: Session,
-    section: Section,
-    status: str | None,
-    depth: int | None,
-    user_id: int,
-    text: str,
-    base: int,
-    kind: str,
-) -> SaveResult:
-    section_id = section.id
     session.info["current_depth"] = (section.id, section.current_number, depth)
     if (status or "") in READ_ONLY_STATES:
         raise SaveRefused(

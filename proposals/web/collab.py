@@ -240,8 +240,7 @@ class Hub:
             if len(found) < len(update_ids):
                 # Compacted meanwhile: the stored document holds them; pass on only
                 # what this room lacks (``state`` is what it had), not the whole text.
-                section = session.get(Section, section_id)
-                doc = livedoc.document(session, section) if section else None
+                doc = livedoc.document(session, section_id)
                 return [doc.get_update(state)] if doc else []
             return found
 

@@ -22,6 +22,7 @@ from proposals.security import (
     Tokens,
 )
 from proposals.settings import Settings, load_settings
+from proposals.templating import Fragments
 from proposals.web import annexes, pages
 from proposals.web.collab import Hub
 from proposals.web.plumbing import make_templates
@@ -83,6 +84,7 @@ def create_app(settings: Settings, demo_accounts: list[dict[str, str]] | None = 
     app.state.tokens = Tokens(settings.secret_key)
     app.state.demo_accounts = demo_accounts or []
     app.state.templates = make_templates()
+    app.state.fragments = Fragments(app.state.templates.env)
     return app
 
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from proposals import i18n, regions, urls
 
@@ -47,3 +53,75 @@ def make_environment(extra_globals: Mapping[str, Any] | None = None) -> jinja2.E
     )
     env.globals.update(extra_globals or {})
     return env
+
+
+# --- fragments rendered once for what goes into them -------------------------------
+
+_PLAIN = (str, int, float, bool, type(None), date, datetime, Decimal)
+_PLAIN_TYPES = frozenset(_PLAIN) | {Markup}
+
+
+def frozen(value: Any) -> Any:
+    """``value`` as a hashable key that is equal only for equal contents.
+
+    Plain values, mappings, sequences (database rows too) and frozen dataclasses (value
+    objects: equal and hashed by their fields); anything else (an ORM object, whose
+    contents could change under one identity) is refused, so that a fragment can only
+    be keyed on what it actually shows.
+    """
+    if isinstance(value, _PLAIN):
+        return value
+    if isinstance(value, tuple) and all(type(v) in _PLAIN_TYPES for v in value):
+        return value  # a row of plain values, the common case: as it is
+    if isinstance(value, Mapping):
+        return tuple((frozen(k), frozen(v)) for k, v in value.items())
+    if isinstance(value, Sequence):
+        return tuple(frozen(v) for v in value)
+    if dataclasses.is_dataclass(value) and value.__dataclass_params__.frozen:  # type: ignore[union-attr]
+        return value
+    raise TypeError(f"a fragment cannot be keyed on a {type(value).__name__}")
+
+
+class Fragments:
+    """Rendered template fragments, kept by everything that goes into them.
+
+    The key is the template, the interface language, the time zone and the whole
+    context (:func:`frozen`): the same inputs give the same HTML, so a hit is never
+    stale and nothing needs to be told when data changes; changed data is a new key.
+    The oldest fragments are dropped beyond ``max_bytes`` (per process).
+    """
+
+    def __init__(self, env: jinja2.Environment, max_bytes: int = 8 * 1024 * 1024) -> None:
+        self.env = env
+        self.max_bytes = max_bytes
+        self._kept: OrderedDict[Any, Markup] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def render(
+        self,
+        name: str,
+        context: Mapping[str, Any],
+        derived: Callable[[], Mapping[str, Any]] | None = None,
+    ) -> Markup:
+        """The fragment ``name`` rendered with ``context`` (and, only when it is not kept,
+        what ``derived`` computes from that context and from nothing else)."""
+        key = (name, i18n.get_locale(), str(i18n.get_timezone()), frozen(context))
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+                self.hits += 1
+                return found
+            self.misses += 1
+        full = {**context, **derived()} if derived is not None else context
+        html = Markup(self.env.get_template(name).render(full))  # noqa: S704 - autoescaped
+        with self._lock:
+            if key not in self._kept and len(html) <= self.max_bytes:
+                self._kept[key] = html
+                self._bytes += len(html)
+                while self._bytes > self.max_bytes:
+                    _, dropped = self._kept.popitem(last=False)
+                    self._bytes -= len(dropped)
+        return html

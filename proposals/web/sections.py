@@ -26,6 +26,7 @@ from proposals.forms import CleanLine, CleanText, Form, OptionalInt, form_id
 from proposals.i18n import gettext as _
 from proposals.models import Comment, Membership, Proposal, Revision, Section, User
 from proposals.policy import can, proposal_role
+from proposals.security import csrf_token
 from proposals.text import count_characters, render_html, word_diff
 from proposals.web import targets
 from proposals.web.plumbing import (
@@ -68,44 +69,62 @@ def names_context(request: Request, proposal: Proposal, shown: Iterable[Any]) ->
 
 @view("view_proposal")
 def dashboard(request: Request) -> Response:
-    """The sections at a glance: a fixed number of queries, only the columns shown."""
+    """The sections at a glance: a fixed number of queries, only the columns shown.
+
+    The table is rendered once for what it shows (``Fragments``): a page asked again
+    while nothing in it changed is served without rendering its rows again.
+    """
     proposal = targets.proposal(request, people=False)
     user = current_user(request)
     session = db(request)
     active = [p for p in proposal.partners if p.status == "active"]
     can_assign = can(user, "manage_sections", proposal)
-    members: dict[int, list[User]] = {}
+    members: dict[int, list[tuple[int, str]]] = {}
     if can_assign:  # the assignment forms list them
-        for membership in session.scalars(
-            select(Membership)
+        for organisation_id, user_id, name in session.execute(
+            select(Membership.organisation_id, User.id, User.name)
+            .join(User, User.id == Membership.user_id)
             .where(Membership.organisation_id.in_([p.organisation_id for p in active] or [-1]))
-            .options(selectinload(Membership.user))
+            .order_by(Membership.id)
         ):
-            members.setdefault(membership.organisation_id, []).append(membership.user)
-    names = {p.id: p.organisation.name for p in proposal.partners}
-    found = sections.dashboard_rows(session, proposal.id)
-    rows = [(s, sections.row_characters(s)) for s in found]
-    done = sum(1 for s in found if s.status in ("ready", "approved"))
+            members.setdefault(organisation_id, []).append((user_id, name))
+    rows = sections.dashboard_rows(session, proposal.id)
+    done = sum(1 for s in rows if s.status in ("ready", "approved"))
+    table = {
+        "pid": proposal.public_id,
+        "rows": rows,
+        "partner_names": {p.id: p.organisation.name for p in proposal.partners},
+        # The options every row's assignment form repeats, escaped once for the page.
+        "partner_options": [(p.id, p.public_id, escape(p.organisation.name)) for p in active],
+        "member_options": [
+            (member_id, escape(f"{name} ({p.organisation.name})"))
+            for p in active
+            for member_id, name in members.get(p.organisation_id, [])
+        ],
+        "can_assign": can_assign,
+        "states": {k: _(v) for k, v in section_workflow().labels.items()},
+        "today": date.today(),
+        "csrf_token": csrf_token(request),
+        # A version of a call profile never changes: its id and number stand for it.
+        "call": (proposal.call_id, proposal.call_version),
+        "official_lang": (profile := library.profile_for(session, proposal)).written_in(
+            proposal.language
+        ),
+    }
+    fragment = request.app.state.fragments.render(
+        "sections/_dashboard_rows.html",
+        table,
+        derived=lambda: {"names": section_names(profile, rows)},
+    )
     return render(
         request,
         "sections/dashboard.html",
         {
             "proposal": proposal,
-            "rows": rows,
-            "partner_names": names,
+            "table": fragment,
             "done": done,
-            "total": len(found),
-            # The options every row's assignment form repeats, escaped once for the page.
-            "partner_options": [(p.id, p.public_id, escape(p.organisation.name)) for p in active],
-            "member_options": [
-                (m.id, escape(f"{m.name} ({p.organisation.name})"))
-                for p in active
-                for m in members.get(p.organisation_id, [])
-            ],
+            "total": len(rows),
             "can_assign": can_assign,
-            "states": {k: _(v) for k, v in section_workflow().labels.items()},
-            "today": date.today(),
-            **names_context(request, proposal, found),
         },
     )
 
@@ -207,15 +226,21 @@ def save(request: Request) -> Response:
     text = data.get("text")
     if base is None or not isinstance(text, str):
         return _refusal(request, section, _("The editor sent an incomplete save."), wants_json)
-    live_doc = bool(livedoc.live_sections(db(request), [section.id]))
     # The request has only read so far: end its transaction, so that its connection goes
     # back to the pool before the save takes one (never two at once: no pool deadlock).
     db(request).commit()
     factory = request.app.state.sessionmaker
-    if live_doc:  # what was typed live is recorded first, so that this save merges with it
-        livedoc.settle(factory, section.id, None)
     try:
-        result = sections.save(factory, section.id, user.id, text, base)
+        # What was typed live (if the section has a live document) is recorded first, so
+        # that this save merges with it.
+        result = sections.save(
+            factory,
+            section.id,
+            user.id,
+            text,
+            base,
+            settle=lambda: livedoc.settle(factory, section.id, None),
+        )
     except sections.Busy as exc:
         if wants_json:  # the editor keeps the text and tries again shortly
             return JSONResponse({"kind": "busy", "message": str(exc)}, status_code=503)

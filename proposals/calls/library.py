@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from proposals.calls.loader import Problem, ProfileError, digest, parse_profile, shipped_files
@@ -23,17 +23,42 @@ def _parsed(content: str) -> CallProfile:
     return parse_profile(content, check_files=False)
 
 
+#: Parsed profiles by their content's SHA-256: a page asks for the digest, not the text.
+_by_digest: dict[str, CallProfile] = {}
+
+
+#: A given version's digest: every proposal page asks it, so the statement is built once.
+_ONE_VERSION = select(CallProfileRecord.id, CallProfileRecord.sha256).where(
+    CallProfileRecord.call_id == bindparam("call_id"),
+    CallProfileRecord.version == bindparam("version"),
+)
+
+
 def profile_of(record: CallProfileRecord) -> CallProfile:
     return _parsed(record.content)
 
 
 def get(session: Session, call_id: str, version: int | None = None) -> CallProfile | None:
     """A profile by id: the given version, or the latest."""
-    query = select(CallProfileRecord).where(CallProfileRecord.call_id == call_id)
-    if version is not None:
-        query = query.where(CallProfileRecord.version == version)
-    record = session.scalar(query.order_by(CallProfileRecord.version.desc()).limit(1))
-    return profile_of(record) if record else None
+    if version is None:
+        query = select(CallProfileRecord.id, CallProfileRecord.sha256).where(
+            CallProfileRecord.call_id == call_id
+        )
+        found = session.execute(query.order_by(CallProfileRecord.version.desc()).limit(1)).first()
+    else:
+        found = session.execute(_ONE_VERSION, {"call_id": call_id, "version": version}).first()
+    if found is None:
+        return None
+    record_id, sha256 = found
+    profile = _by_digest.get(sha256)
+    if profile is None:
+        content = session.scalar(
+            select(CallProfileRecord.content).where(CallProfileRecord.id == record_id)
+        )
+        profile = _parsed(content)
+        if digest(content) == sha256 and len(_by_digest) < 1024:
+            _by_digest[sha256] = profile
+    return profile
 
 
 def profile_for(session: Session, proposal: Proposal) -> CallProfile:

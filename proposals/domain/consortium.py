@@ -8,9 +8,10 @@ and never commit: the request's unit of work does. Refusals are raised as
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from proposals import urls
 from proposals.calls.schema import CallProfile
@@ -48,10 +49,18 @@ def load_proposal(
     ``people=False`` leaves out the contact persons and the access rows' users (loaded
     on first use): what the policy and a list page need, and no more.
     """
-    options = [selectinload(Proposal.partners).selectinload(Partner.organisation)]
+    found = session.execute(_proposal_query(with_sections, people), {"public_id": public_id})
+    return found.unique().scalar_one_or_none()
+
+
+@cache
+def _proposal_query(with_sections: bool, people: bool) -> Select[tuple[Proposal]]:
+    """The statement of :func:`load_proposal`, built once for each kind (every page runs one)."""
+    # The partners come with their organisations in the proposal's own query.
+    options = [joinedload(Proposal.partners).joinedload(Partner.organisation)]
     if people:
         options += [
-            selectinload(Proposal.partners).selectinload(Partner.contact),
+            joinedload(Proposal.partners).selectinload(Partner.contact),
             selectinload(Proposal.access).selectinload(ProposalAccess.user),
         ]
     else:
@@ -61,7 +70,7 @@ def load_proposal(
             selectinload(Proposal.sections).selectinload(Section.assignee),
             selectinload(Proposal.sections).selectinload(Section.updated_by),
         ]
-    return session.scalar(select(Proposal).where(Proposal.public_id == public_id).options(*options))
+    return select(Proposal).where(Proposal.public_id == bindparam("public_id")).options(*options)
 
 
 def visible_to(session: Session, user: User) -> list[Proposal]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from functools import cache
 
-from sqlalchemy import delete, or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Select, bindparam, delete, or_, select, update
+from sqlalchemy.orm import Session, joinedload
 
 from proposals.i18n import gettext as _
 from proposals.models import Membership, User, UserSession, utcnow
@@ -31,6 +32,23 @@ def start(db: Session, user: User, address: str, agent: str) -> UserSession:
     return record
 
 
+@cache
+def _signed_in(memberships: bool) -> Select[tuple[User]]:
+    """The query for a live session's user, built once (it runs on every request)."""
+    query = (
+        select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(
+            UserSession.token == bindparam("token"),
+            UserSession.ended_at.is_(None),
+            UserSession.created_at > bindparam("since"),
+        )
+    )
+    if memberships:  # in the same query: a user belongs to a few organisations
+        query = query.options(joinedload(User.memberships).joinedload(Membership.organisation))
+    return query
+
+
 def signed_in_user(db: Session, token: object, *, memberships: bool = True) -> User | None:
     """The user of a live session, or None.
 
@@ -40,18 +58,8 @@ def signed_in_user(db: Session, token: object, *, memberships: bool = True) -> U
     """
     if not isinstance(token, str) or not token:
         return None
-    query = (
-        select(User)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(
-            UserSession.token == token,
-            UserSession.ended_at.is_(None),
-            UserSession.created_at > utcnow() - LIFETIME,
-        )
-    )
-    if memberships:
-        query = query.options(selectinload(User.memberships).joinedload(Membership.organisation))
-    return db.scalar(query)
+    found = db.execute(_signed_in(memberships), {"token": token, "since": utcnow() - LIFETIME})
+    return found.unique().scalar_one_or_none()
 
 
 def access_changed(db: Session) -> None:

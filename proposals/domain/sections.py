@@ -14,11 +14,12 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from functools import cache
+from typing import Any, NamedTuple
 
 import merge3
-from sqlalchemy import case, exists, insert, select, update
+from sqlalchemy import Select, bindparam, case, exists, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
@@ -130,6 +131,10 @@ def _clean(text: str) -> str:
     return text
 
 
+class _SettleFirst(Exception):
+    """The section has a live document: what was typed there is recorded before this save."""
+
+
 def save(
     factory: sessionmaker[Session],
     section_id: int,
@@ -137,10 +142,13 @@ def save(
     text: str,
     base: int,
     kind: str = "save",
+    settle: Callable[[], object] | None = None,
 ) -> SaveResult:
     """Store a save in its own short transaction, retried when another save got there first.
 
-    The caller has checked access. The result is committed when this returns.
+    ``settle`` records what was typed live (``livedoc.settle``): when the section has a
+    live document it is called first, so that this save merges with that text. The
+    caller has checked access. The result is committed when this returns.
     """
     text = _clean(text)
     for attempt in range(SAVE_ATTEMPTS):
@@ -150,12 +158,22 @@ def save(
                 # Asked while the section is still locked (PostgreSQL: FOR UPDATE, SQLite:
                 # the write lock), as a document's first load locks it too: the answer
                 # holds until this commits.
-                live = exists().where(LiveUpdate.section_id == section_id)
-                return replace(result, live=bool(session.scalar(select(live))))
+                live = bool(session.scalar(_HAS_LIVE, {"section_id": section_id}))
+                if live and settle is not None:
+                    raise _SettleFirst  # nothing of this attempt is kept
+                return replace(result, live=live)
+        except _SettleFirst:
+            settle, pending = None, settle
+            if pending is not None:
+                pending()
         except (IntegrityError, OperationalError, StaleDataError):
             # Another save took the next revision number, or SQLite was busy: read again.
             time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))  # noqa: S311 - jitter
     raise Busy("the section is too busy; try again")
+
+
+#: Whether a section has a live document (asked by every save).
+_HAS_LIVE = select(exists().where(LiveUpdate.section_id == bindparam("section_id")))
 
 
 def save_in(session: Session, section: Section, user_id: int, text: str) -> SaveResult:
@@ -167,18 +185,9 @@ def _save_once(
     session: Session, section_id: int, user_id: int, text: str, base: int, kind: str
 ) -> SaveResult:
     # One read: the section, its proposal's state and how many deltas its text stands on.
-    query = (
-        select(Section, Proposal.status, Revision.depth)
-        .join(Proposal, Proposal.id == Section.proposal_id)
-        .outerjoin(
-            Revision,
-            (Revision.section_id == Section.id) & (Revision.number == Section.current_number),
-        )
-        .where(Section.id == section_id)
-    )
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(of=Section)
-    section, status, depth = session.execute(query).one()
+    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    query = _save_read(locking=postgres)
+    section, status, depth = session.execute(query, {"section_id": section_id}).one()
     session.info["current_depth"] = (section.id, section.current_number, depth)
     if (status or "") in READ_ONLY_STATES:
         raise SaveRefused(
@@ -213,6 +222,40 @@ def _save_once(
     return SaveResult("merge", number, merged)
 
 
+@cache
+def _save_read(locking: bool) -> Select[Any]:
+    """The save's one read, built once (locking the section's row where the database can)."""
+    query = (
+        select(Section, Proposal.status, Revision.depth)
+        .join(Proposal, Proposal.id == Section.proposal_id)
+        .outerjoin(
+            Revision,
+            (Revision.section_id == Section.id) & (Revision.number == Section.current_number),
+        )
+        .where(Section.id == bindparam("section_id"))
+    )
+    return query.with_for_update(of=Section) if locking else query
+
+
+_revisions, _sections = Revision.__table__, Section.__table__
+#: A revision appended (a plain INSERT: nothing for the unit of work to track).
+_INSERT_REVISION = _revisions.insert()
+#: The section's counter moved on, only from the number read (two savers can never both).
+_MOVE_ON = (
+    _sections.update()
+    .where(_sections.c.id == bindparam("section_id"), _sections.c.last_number == bindparam("read"))
+    .values(last_number=bindparam("number"))
+)
+#: ... and the new text made current.
+_MAKE_CURRENT = _MOVE_ON.values(
+    current_number=bindparam("number"),
+    text=bindparam("text"),
+    chars=bindparam("chars"),
+    updated_at=bindparam("at"),
+    updated_by_id=bindparam("user_id"),
+)
+
+
 def _add(
     session: Session,
     section: Section,
@@ -233,38 +276,33 @@ def _add(
     packed, whole = packing.pack_against(
         text, section.text if depth is not None else None, depth or 0
     )
-    # A plain INSERT: the unit of work has nothing to track for a row never changed again.
+    now = utcnow()
     session.execute(
-        insert(Revision).values(
-            section_id=section.id,
-            number=number,
-            parent_number=parent,
-            plain="",
-            packed=packed,
-            basis=None if whole else section.current_number,
-            depth=0 if whole else (depth or 0) + 1,
-            preview=text[:PREVIEW_CHARS],
-            kind=kind,
-            author_id=user_id,
-            created_at=utcnow(),
-        )
+        _INSERT_REVISION,
+        {
+            "section_id": section.id,
+            "number": number,
+            "parent_number": parent,
+            "plain": "",
+            "packed": packed,
+            "basis": None if whole else section.current_number,
+            "depth": 0 if whole else (depth or 0) + 1,
+            "preview": text[:PREVIEW_CHARS],
+            "kind": kind,
+            "author_id": user_id,
+            "created_at": now,
+        },
     )
-    values: dict[str, object] = {"last_number": number}
+    # Only the parameters the statement names: a key named like a column would be SET too.
+    params: dict[str, object] = {
+        "section_id": section.id,
+        "read": section.last_number,
+        "number": number,
+    }
+    chars = count_characters(text) if make_current else None
     if make_current:
-        values |= {
-            "current_number": number,
-            "text": text,
-            "chars": count_characters(text),
-            "updated_at": utcnow(),
-            "updated_by_id": user_id,
-        }
-    # Conditional on the counter read, so two savers can never both move it on.
-    moved = session.execute(
-        update(Section)
-        .where(Section.id == section.id, Section.last_number == section.last_number)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        params |= {"text": text, "chars": chars, "at": now, "user_id": user_id}
+    moved = session.execute(_MAKE_CURRENT if make_current else _MOVE_ON, params).rowcount
     if moved != 1:
         raise StaleDataError("the section moved on")
     session.flush()
@@ -273,7 +311,7 @@ def _add(
     if make_current:
         set_committed_value(section, "current_number", number)
         set_committed_value(section, "text", text)
-        set_committed_value(section, "chars", values["chars"])
+        set_committed_value(section, "chars", chars)
         _reopen_if_needed(session, section, user_id)
         signoffs.withdraw_for_section(session, section, user_id)
     return number
@@ -288,39 +326,59 @@ def _depth(session: Session, section_id: int, number: int) -> int | None:
     )
 
 
-def dashboard_rows(session: Session, proposal_id: int) -> list[Any]:
+class DashboardRow(NamedTuple):
+    """A section as the dashboard shows it: plain values, nothing loaded later."""
+
+    id: int
+    key: str
+    title: str
+    status: str
+    partner_id: int | None
+    assignee_id: int | None
+    due_date: date | None
+    char_limit: int | None
+    current_number: int
+    updated_at: datetime | None
+    assignee_name: str | None
+    updated_by_name: str | None
+    used: int
+
+
+def dashboard_rows(session: Session, proposal_id: int) -> list[DashboardRow]:
     """The sections of a proposal as the dashboard shows them: one query, only its columns."""
+    return [
+        DashboardRow(*row[:-2], int(row[-2]) if row[-2] is not None else count_characters(row[-1]))
+        for row in session.execute(_dashboard_query(), {"proposal_id": proposal_id})
+    ]
+
+
+@cache
+def _dashboard_query() -> Select[Any]:
+    """The statement of :func:`dashboard_rows`, built once (every dashboard runs it)."""
     assignee, editor = aliased(User), aliased(User)
-    return list(
-        session.execute(
-            select(
-                Section.id,
-                Section.key,
-                Section.title,
-                Section.status,
-                Section.partner_id,
-                Section.assignee_id,
-                Section.due_date,
-                Section.char_limit,
-                Section.current_number,
-                Section.updated_at,
-                Section.chars,
-                # The text only where no count is stored yet (rows from before counts).
-                case((Section.chars.is_(None), Section.text), else_="").label("uncounted"),
-                assignee.name.label("assignee_name"),
-                editor.name.label("updated_by_name"),
-            )
-            .outerjoin(assignee, assignee.id == Section.assignee_id)
-            .outerjoin(editor, editor.id == Section.updated_by_id)
-            .where(Section.proposal_id == proposal_id)
-            .order_by(Section.position, Section.id)
+    return (
+        select(
+            Section.id,
+            Section.key,
+            Section.title,
+            Section.status,
+            Section.partner_id,
+            Section.assignee_id,
+            Section.due_date,
+            Section.char_limit,
+            Section.current_number,
+            Section.updated_at,
+            assignee.name,
+            editor.name,
+            Section.chars,
+            # The text only where no count is stored yet (rows from before counts).
+            case((Section.chars.is_(None), Section.text), else_=""),
         )
+        .outerjoin(assignee, assignee.id == Section.assignee_id)
+        .outerjoin(editor, editor.id == Section.updated_by_id)
+        .where(Section.proposal_id == bindparam("proposal_id"))
+        .order_by(Section.position, Section.id)
     )
-
-
-def row_characters(row: Any) -> int:
-    """A dashboard row's characters: stored with each save (counted for older rows)."""
-    return int(row.chars) if row.chars is not None else count_characters(row.uncounted or "")
 
 
 def characters(section: Section) -> int:

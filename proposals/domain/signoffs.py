@@ -9,7 +9,7 @@ holds, is the final stage's business (``proposals.domain.final``).
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from proposals.domain import audit
@@ -53,15 +53,17 @@ def withdraw_sign_offs(
     return int(withdrawn or 0)
 
 
+#: Asked by every save: the statement is built once.
+_CURRENT_SECTION_SIGN_OFFS = select(SignOff).where(
+    SignOff.proposal_id == bindparam("proposal_id"),
+    SignOff.what == "sections",
+    SignOff.withdrawn_at.is_(None),
+)
+
+
 def withdraw_for_section(session: Session, section: Section, actor_id: int | None) -> None:
     """A new text of ``section`` withdraws every current sign-off that covers it."""
-    rows = session.scalars(
-        select(SignOff).where(
-            SignOff.proposal_id == section.proposal_id,
-            SignOff.what == "sections",
-            SignOff.withdrawn_at.is_(None),
-        )
-    )
+    rows = session.scalars(_CURRENT_SECTION_SIGN_OFFS, {"proposal_id": section.proposal_id})
     for row in rows:
         if section.key in row.covers.get("sections", {}):
             reason = _("“%(title)s” was edited.", title=section.title)

@@ -18,10 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, text
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
 
 log = logging.getLogger("engage.live")
 
 CHANNEL = "engage_live"
+_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 #: Someone's access may have changed (a member removed, a section reassigned, a sign-out).
 ACCESS_TOPIC = "access"
 HEARTBEAT_SECONDS = 10.0
@@ -57,12 +60,24 @@ class Broker:
         message = {"topic": topic, **event}
         if self.shared:
             with self.engine.connect() as connection:
-                connection.execute(
-                    text("SELECT pg_notify(:channel, :payload)"),
-                    {"channel": CHANNEL, "payload": json.dumps(message)},
-                )
+                connection.execute(_NOTIFY, {"channel": CHANNEL, "payload": json.dumps(message)})
                 connection.commit()
             return
+        self._send_here(message)
+
+    def publish_on_commit(self, session: Session, topic: str, event: dict[str, Any]) -> None:
+        """Publish when ``session``'s transaction commits, and never if it rolls back.
+
+        On PostgreSQL the notification is part of that transaction (PostgreSQL sends it
+        at commit): no connection or round trip of its own.
+        """
+        message = {"topic": topic, **event}
+        if self.shared:
+            session.execute(_NOTIFY, {"channel": CHANNEL, "payload": json.dumps(message)})
+        else:
+            sa_event.listen(session, "after_commit", lambda _s: self._send_here(message), once=True)
+
+    def _send_here(self, message: dict[str, Any]) -> None:
         loop = self._loop
         if loop is not None and loop.is_running():
             loop.call_soon_threadsafe(self._dispatch, message)

@@ -143,12 +143,15 @@ def save(
     base: int,
     kind: str = "save",
     settle: Callable[[], object] | None = None,
+    on_saved: Callable[[Session, SaveResult], None] | None = None,
 ) -> SaveResult:
     """Store a save in its own short transaction, retried when another save got there first.
 
     ``settle`` records what was typed live (``livedoc.settle``): when the section has a
-    live document it is called first, so that this save merges with that text. The
-    caller has checked access. The result is committed when this returns.
+    live document it is called first, so that this save merges with that text.
+    ``on_saved`` runs in the save's transaction with its result, before the commit (to
+    publish an event that goes out with the commit). The caller has checked access. The
+    result is committed when this returns.
     """
     text = _clean(text)
     for attempt in range(SAVE_ATTEMPTS):
@@ -161,7 +164,10 @@ def save(
                 live = bool(session.scalar(_HAS_LIVE, {"section_id": section_id}))
                 if live and settle is not None:
                     raise _SettleFirst  # nothing of this attempt is kept
-                return replace(result, live=live)
+                result = replace(result, live=live)
+                if on_saved is not None:
+                    on_saved(session, result)
+                return result
         except _SettleFirst:
             settle, pending = None, settle
             if pending is not None:

@@ -31,7 +31,7 @@ from proposals.web.plumbing import (
     submitted,
     view,
 )
-from proposals.web.sections import announce
+from proposals.web.sections import follow, on_saved
 from workflow import SIGNING_STATES, Refused, WrongState, proposal_workflow
 
 KINDS = ("application", "declaration", "package")
@@ -240,12 +240,17 @@ def word_apply(request: Request) -> Response:
     for section, text, base in work:
         try:
             result = sections.save(
-                request.app.state.sessionmaker, section.id, user.id, text, base, kind="save"
+                request.app.state.sessionmaker,
+                section.id,
+                user.id,
+                text,
+                base,
+                on_saved=on_saved(request, section),
             )
         except sections.SaveRefused as exc:
             flash(request, f"{section.title}: {exc}", "error")
             continue
-        announce(request, section, result)
+        follow(request, section, result)
         if result.kind == "conflict":
             conflicts.append(section.title)
         elif result.kind == "merge":

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import date
 from typing import Any
 
 from markupsafe import escape
 from pydantic import Field
 from sqlalchemy import select
-from sqlalchemy.orm import load_only, selectinload
+from sqlalchemy.orm import Session, load_only, selectinload
 from sse_starlette.sse import EventSourceResponse
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -240,6 +240,7 @@ def save(request: Request) -> Response:
             text,
             base,
             settle=lambda: livedoc.settle(factory, section.id, None),
+            on_saved=on_saved(request, section),
         )
     except sections.Busy as exc:
         if wants_json:  # the editor keeps the text and tries again shortly
@@ -247,7 +248,7 @@ def save(request: Request) -> Response:
         return _refusal(request, section, str(exc), wants_json)
     except sections.SaveRefused as exc:
         return _refusal(request, section, str(exc), wants_json)
-    announce(request, section, result)
+    follow(request, section, result)
     if wants_json:
         answer: dict[str, object] = {
             "kind": result.kind,
@@ -376,16 +377,18 @@ def restore(request: Request) -> Response:
     if revision is None:
         raise NotFound()
     db(request).commit()  # release the request's connection first (see save)
-    livedoc.settle(request.app.state.sessionmaker, section.id, None)
+    factory = request.app.state.sessionmaker
     result = sections.save(
-        request.app.state.sessionmaker,
+        factory,
         section.id,
         user.id,
         revision.text,
         section.current_number,
         kind="restore",
+        settle=lambda: livedoc.settle(factory, section.id, None),
+        on_saved=on_saved(request, section),
     )
-    announce(request, section, result)
+    follow(request, section, result)
     flash(
         request,
         _("Revision %(n)s is restored as revision %(m)s.", n=revision.number, m=result.number),
@@ -490,27 +493,41 @@ def events(request: Request) -> Response:
     )
 
 
-def announce(request: Request, section: Section, result: sections.SaveResult) -> None:
-    """Tell the section's open editors about a new current text (after the commit).
+#: The saves that make a new current text (not a conflict, nothing unchanged).
+NEW_TEXT = ("save", "merge", "restore")
 
-    The live document follows it, so that everyone writing live sees it too.
-    """
-    if result.kind not in ("save", "merge", "restore"):
-        return
+
+def on_saved(request: Request, section: Section) -> Callable[[Session, sections.SaveResult], None]:
+    """For ``sections.save``: tell the section's open pages of a new current text, in the
+    save's own transaction (the event goes out with its commit)."""
     user = current_user(request)
-    if result.live is not False:  # a save that found no live document has nobody to tell
+    broker = request.app.state.broker
+
+    def publish(session: Session, result: sections.SaveResult) -> None:
+        if result.kind in NEW_TEXT:
+            event = {
+                "type": "saved",
+                "user_id": user.id,
+                "name": user.name,
+                "number": result.number,
+            }
+            broker.publish_on_commit(session, section.public_id, event)
+
+    return publish
+
+
+def follow(request: Request, section: Section, result: sections.SaveResult) -> None:
+    """After a save committed, the live document follows its new current text, so that
+    everyone writing live sees it too."""
+    if result.kind in NEW_TEXT and result.live is not False:  # False: nobody writes live
         livedoc.follow_saved(
             request.app.state.sessionmaker,
             request.app.state.broker,
             section.id,
             section.public_id,
             result.text,
-            user.id,
+            current_user(request).id,
         )
-    request.app.state.broker.publish(
-        section.public_id,
-        {"type": "saved", "user_id": user.id, "name": user.name, "number": result.number},
-    )
 
 
 class AnnexForm(Form):

@@ -8,6 +8,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from proposals import passwords
+
 
 class SettingsError(RuntimeError):
     """A setting is missing or malformed; the message says which and how to fix it."""
@@ -144,6 +146,15 @@ def load_settings(environ: dict[str, str] | None = None, cwd: Path | None = None
             )
         instance = Path(environ.get("ENGAGE_INSTANCE_DIR", "") or cwd / "instance")
         secret_key = _instance_secret(instance)
+    try:
+        hashing = passwords.hashing_of(environ)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    if hashing == "fast" and env == "production":
+        raise SettingsError(
+            f"{passwords.HASHING_VARIABLE}=fast is for test suites: in production passwords "
+            "are hashed with the standard cost. Unset it."
+        )
     smtp = SMTPSettings(
         host=environ.get("SMTP_HOST", ""),
         port=_int(environ, "SMTP_PORT", 587),

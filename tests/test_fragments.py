@@ -113,6 +113,8 @@ def test_the_dashboard_is_kept_while_nothing_changes_and_every_change_shows(app,
 
 
 def _row(page: str, key: str) -> str:
-    found = re.search(rf'<tr>\s*<th scope="row"><a href="[^"]*/sections/{key}">.*?</tr>', page, re.S)
+    found = re.search(
+        rf'<tr>\s*<th scope="row"><a href="[^"]*/sections/{key}">.*?</tr>', page, re.S
+    )
     assert found, f"no row for {key}"
     return found.group(0)

@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from proposals.calls import library
 from proposals.calls.checks import blocking, run_checks
+from proposals.calls.facts import ProposalFacts
 from proposals.domain import audit, final
 from proposals.domain.facts import facts_of
 from proposals.i18n import gettext as _
@@ -55,12 +56,21 @@ def _lapse_invitations(session: Session, proposal: Proposal, user: User) -> None
         audit.record(session, proposal, user, "invitations_lapsed", str(lapsed))
 
 
-def guards(session: Session, proposal: Proposal) -> dict[str, Callable[[], GuardResult]]:
-    """What each guard name of the workflow checks for this proposal."""
+def guards(
+    session: Session, proposal: Proposal, facts: ProposalFacts | None = None
+) -> dict[str, Callable[[], GuardResult]]:
+    """What each guard name of the workflow checks for this proposal.
+
+    The checks' facts (``facts``, else gathered on first use) are gathered once for all
+    the guards: they are asked at one moment, about one state of the proposal.
+    """
     profile = library.profile_for(session, proposal)
+    known = [facts] if facts is not None else []
 
     def findings(areas: list[str] | None) -> GuardResult:
-        errors = blocking(run_checks(profile, facts_of(proposal), areas))  # type: ignore[arg-type]
+        if not known:
+            known.append(facts_of(proposal))
+        errors = blocking(run_checks(profile, known[0], areas))  # type: ignore[arg-type]
         return GuardResult(not errors, tuple(f"{f.message} ({f.rule})" for f in errors))
 
     return {
@@ -71,11 +81,13 @@ def guards(session: Session, proposal: Proposal) -> dict[str, Callable[[], Guard
     }
 
 
-def options(session: Session, proposal: Proposal, user: User) -> list:  # type: ignore[type-arg]
+def options(
+    session: Session, proposal: Proposal, user: User, facts: ProposalFacts | None = None
+) -> list:  # type: ignore[type-arg]
     """The triggers the user may see now, each with whether it may fire and why not."""
     role = proposal_role(user, proposal) or ""
     workflow = proposal_workflow(proposal.workflow_version)
-    with workflow.bind(proposal, role, guards(session, proposal)) as bound:
+    with workflow.bind(proposal, role, guards(session, proposal, facts)) as bound:
         return bound.options()
 
 

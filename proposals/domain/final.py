@@ -22,6 +22,7 @@ from proposals import urls
 from proposals.calls import library
 from proposals.calls.checks import run_checks
 from proposals.calls.describe import section_names
+from proposals.calls.facts import ProposalFacts
 from proposals.calls.schema import Source
 from proposals.domain import annexes, audit, budget
 from proposals.domain.facts import facts_of
@@ -188,8 +189,12 @@ class Problem:
     assumption: bool = False
 
 
-def problems(session: Session, proposal: Proposal) -> list[Problem]:
-    """Everything still wrong before submitting, errors first, each with where it is fixed."""
+def problems(
+    session: Session, proposal: Proposal, facts: ProposalFacts | None = None
+) -> list[Problem]:
+    """Everything still wrong before submitting, errors first, each with where it is fixed.
+
+    ``facts``: the checks' facts when the caller has gathered them already."""
     profile = library.profile_for(session, proposal)
     pid = proposal.public_id
     links: dict[str, Callable[[str | None], str]] = {
@@ -209,7 +214,7 @@ def problems(session: Session, proposal: Proposal) -> list[Problem]:
             f.source,
             f.assumption,
         )
-        for f in run_checks(profile, facts_of(proposal))
+        for f in run_checks(profile, facts or facts_of(proposal))
     ]
     names = section_names(profile, proposal.sections)  # one name per section on the page
     for section in proposal.sections:
@@ -262,10 +267,14 @@ def problems(session: Session, proposal: Proposal) -> list[Problem]:
     return sorted(found, key=lambda p: p.severity != "error")
 
 
-def blockers(session: Session, proposal: Proposal) -> list[Problem]:
+def blockers(
+    session: Session, proposal: Proposal, facts: ProposalFacts | None = None
+) -> list[Problem]:
     """What should stop a move to sign-off: the checks' errors and a review still open."""
     signing = urls.path("final", pid=proposal.public_id) + "#sign-offs"  # what the stage is for
-    found = [p for p in problems(session, proposal) if p.severity == "error" and p.link != signing]
+    found = [
+        p for p in problems(session, proposal, facts) if p.severity == "error" and p.link != signing
+    ]
     open_rounds = session.scalar(
         select(func.count())
         .select_from(ReviewRound)

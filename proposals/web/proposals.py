@@ -164,8 +164,11 @@ def show_proposal(request: Request) -> Response:
     workflow = proposal_workflow(proposal.workflow_version)
     profile = library.profile_for(session, proposal)
     inviting = can(user, "invite_partner", proposal)
+    facts = actions.facts_of(proposal)  # gathered once for every check on the page
     options = [
-        o for o in actions.options(session, proposal, user) if o.trigger not in ROUND_TRIGGERS
+        o
+        for o in actions.options(session, proposal, user, facts)
+        if o.trigger not in ROUND_TRIGGERS
     ]
     finalising = any(o.trigger == "finalise" and o.allowed for o in options)
     today = agenda.today_for(user)
@@ -188,7 +191,7 @@ def show_proposal(request: Request) -> Response:
             "role": proposal_role(user, proposal),
             # Review rounds fire these two themselves (see proposals/domain/reviews.py).
             "options": options,
-            "blockers": final.blockers(session, proposal) if finalising else [],
+            "blockers": final.blockers(session, proposal, facts) if finalising else [],
             "workflow": workflow,
             "phase": workflow.phase_of(proposal.status),
             "activity": activity.feed(
@@ -198,9 +201,7 @@ def show_proposal(request: Request) -> Response:
             ),
             "invitations": consortium.open_invitations(session, proposal) if inviting else [],
             "members": consortium.members_by_organisation(session, proposal),
-            "partnership_findings": run_checks(
-                profile, actions.facts_of(proposal), ["partnership"]
-            ),
+            "partnership_findings": run_checks(profile, facts, ["partnership"]),
             "roles": [("partner", _("Partner")), ("associated", _("Associated partner"))],
             "values": {"role": "partner"},
             "errors": {},

@@ -96,10 +96,11 @@ def dashboard(request: Request) -> Response:
         "partner_names": {p.id: p.organisation.name for p in proposal.partners},
         # The options every row's assignment form repeats, escaped once for the page.
         "partner_options": [(p.id, p.public_id, escape(p.organisation.name)) for p in active],
+        # The people to choose from, grouped by their organisation.
         "member_options": [
-            (member_id, escape(f"{name} ({p.organisation.name})"))
+            (escape(p.organisation.name), [(i, escape(n)) for i, n in members[p.organisation_id]])
             for p in active
-            for member_id, name in members.get(p.organisation_id, [])
+            if p.organisation_id in members
         ],
         "can_assign": can_assign,
         "states": {k: _(v) for k, v in section_workflow().labels.items()},

@@ -102,9 +102,9 @@ def test_the_session_is_checked_in_the_query_that_loads_the_user(app, client, db
         queries, _page = count_queries(app, client, "/search")
     finally:
         event.remove(app.state.engine, "before_cursor_execute", record)
-    # As many statements as before sessions lived on the server: the user, their
-    # memberships, the unread count; the session is a join in the first one.
-    assert queries == 3
+    # Two statements: the user with their memberships (the session is a join in it), and
+    # the unread count.
+    assert queries == 2
     (load,) = [s for s in statements if "user_session" in s]
     assert "JOIN user_session" in load and "user_account" in load
     assert not [s for s in statements if s.lstrip().upper().startswith(("UPDATE", "INSERT"))]

@@ -71,7 +71,7 @@ def frozen(value: Any) -> Any:
     """
     if isinstance(value, _PLAIN):
         return value
-    if isinstance(value, tuple) and all(type(v) in _PLAIN_TYPES for v in value):
+    if isinstance(value, tuple) and _PLAIN_TYPES.issuperset(map(type, value)):
         return value  # a row of plain values, the common case: as it is
     if isinstance(value, Mapping):
         return tuple((frozen(k), frozen(v)) for k, v in value.items())

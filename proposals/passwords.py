@@ -32,7 +32,15 @@ def hashing_of(environ: Mapping[str, str]) -> str:
     return chosen
 
 
-_hasher = PasswordHasher(**HASHINGS.get(os.environ.get(HASHING_VARIABLE, "").strip(), {}))
+def _hashing_here() -> str:
+    """This process's hashing (a wrong value is reported by ``load_settings``; standard here)."""
+    try:
+        return hashing_of(os.environ)
+    except ValueError:
+        return "standard"
+
+
+_hasher = PasswordHasher(**HASHINGS[_hashing_here()])
 # Verifying against this keeps sign-in for an unknown e-mail as slow as for a known one.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 

@@ -169,9 +169,9 @@ def save(
                     on_saved(session, result)
                 return result
         except _SettleFirst:
-            settle, pending = None, settle
-            if pending is not None:
-                pending()
+            assert settle is not None  # raised only when there is one
+            settle()
+            settle = None  # once: the next attempt saves after it
         except (IntegrityError, OperationalError, StaleDataError):
             # Another save took the next revision number, or SQLite was busy: read again.
             time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))  # noqa: S311 - jitter

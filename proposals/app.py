@@ -6,7 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -27,6 +27,9 @@ from proposals.web import annexes, pages
 from proposals.web.collab import Hub
 from proposals.web.plumbing import make_templates
 from proposals.web.routes import all_routes
+
+#: How many exports and Word uploads run at once per process (a PDF waits for LibreOffice).
+SLOW_THREADS = 2
 
 SESSION_COOKIE = "engage_session"
 SESSION_MAX_AGE = 14 * 24 * 3600
@@ -59,7 +62,7 @@ def create_app(settings: Settings, demo_accounts: list[dict[str, str]] | None = 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         # The routes' worker threads (Starlette runs them through anyio).
-        to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
+        to_thread.current_default_thread_limiter().total_tokens = settings.threads
         yield
         await hub.close()
         await broker.close()
@@ -85,6 +88,9 @@ def create_app(settings: Settings, demo_accounts: list[dict[str, str]] | None = 
     app.state.demo_accounts = demo_accounts or []
     app.state.templates = make_templates()
     app.state.fragments = Fragments(app.state.templates.env)
+    # The routes that build or read whole documents take turns in threads of their own
+    # (``view(slow=True)``): two at once, beside the threads that serve the pages.
+    app.state.slow_threads = CapacityLimiter(SLOW_THREADS)
     return app
 
 

@@ -133,7 +133,7 @@ def _export(request: Request, proposal: Proposal, kind: str, partner: str | None
     return _download(row)
 
 
-@view("export")
+@view("export", slow=True)
 def make_export(request: Request) -> Response:
     """Build the application or the package, keep it in the history and send it."""
     proposal = targets.proposal(request, sections=True)
@@ -143,7 +143,7 @@ def make_export(request: Request) -> Response:
     return _export(request, proposal, kind, None)
 
 
-@view("export_declaration")
+@view("export_declaration", slow=True)
 def export_declaration(request: Request) -> Response:
     """Build one partner's declaration (the partner itself, or the coordinator)."""
     proposal = targets.proposal(request, sections=True)
@@ -179,7 +179,7 @@ def download(request: Request) -> Response:
     return _download(row)
 
 
-@view("import_word")
+@view("import_word", slow=True)
 def word_upload(request: Request) -> Response:
     """Read an edited Word export and show, per section, what changed since that export."""
     proposal = targets.proposal(request, sections=True)
@@ -207,7 +207,7 @@ def word_upload(request: Request) -> Response:
     )
 
 
-@view("import_word")
+@view("import_word", slow=True)
 def word_apply(request: Request) -> Response:
     """Save the sections accepted from Word, each merged with what Engage has now."""
     proposal = targets.proposal(request, sections=True)

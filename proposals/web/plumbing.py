@@ -15,13 +15,13 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
+from anyio import to_thread
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.background import BackgroundTasks
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -279,7 +279,9 @@ def authorize(request: Request, target: object) -> None:
     request.state.authorized = True
 
 
-def view(action: str, *, lean: bool = False) -> Callable[[Handler], Callable[[Request], Any]]:
+def view(
+    action: str, *, lean: bool = False, slow: bool = False
+) -> Callable[[Handler], Callable[[Request], Any]]:
     """Declare the route's action (``workflow.policy.POLICY``) and run it in a unit of work.
 
     The handler ``(request) -> Response`` runs in a worker thread with one database
@@ -291,6 +293,11 @@ def view(action: str, *, lean: bool = False) -> Callable[[Handler], Callable[[Re
     ``lean`` is for hot paths that ask the policy in SQL
     (:func:`proposals.web.targets.allowed_section`): the user's memberships are not
     loaded up front (only if the handler goes the full way).
+
+    ``slow`` is for the routes that build or read whole documents (exports that may wait
+    for LibreOffice, Word uploads): they take turns in threads of their own
+    (``app.state.slow_threads``), so that they never hold the few that serve the pages
+    and the saves.
     """
     rule(action)  # an action missing from the table fails at import, not at request time
 
@@ -307,7 +314,14 @@ def view(action: str, *, lean: bool = False) -> Callable[[Handler], Callable[[Re
                 else FormData()
             )
             try:
-                response = await run_in_threadpool(_run, handler, action, request, lean)
+                response = await to_thread.run_sync(
+                    _run,
+                    handler,
+                    action,
+                    request,
+                    lean,
+                    limiter=request.app.state.slow_threads if slow else None,
+                )
             finally:
                 await request.state.form.close()
             _after_commit(request, response)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, exists, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from proposals import urls
 from proposals.errors import Denied
@@ -390,4 +390,6 @@ def _section_query(chosen: list[Rule]) -> Any:
         select(Section, Proposal.status, *[columns[r].label(r) for r in granted])
         .join(Proposal, Proposal.id == Section.proposal_id)
         .where(Proposal.public_id == bindparam("pid"), Section.key == bindparam("key"))
+        # Not its text: a save reads that under its own lock (loaded here only if asked).
+        .options(defer(Section.text), defer(Section.guidance))
     )

@@ -158,13 +158,8 @@ def save(
         try:
             with serialised_writes(factory), factory() as session, session.begin():
                 result = _save_once(session, section_id, user_id, text, base, kind)
-                # Asked while the section is still locked (PostgreSQL: FOR UPDATE, SQLite:
-                # the write lock), as a document's first load locks it too: the answer
-                # holds until this commits.
-                live = bool(session.scalar(_HAS_LIVE, {"section_id": section_id}))
-                if live and settle is not None:
+                if result.live and settle is not None:
                     raise _SettleFirst  # nothing of this attempt is kept
-                result = replace(result, live=live)
                 if on_saved is not None:
                     on_saved(session, result)
                 return result
@@ -178,8 +173,12 @@ def save(
     raise Busy("the section is too busy; try again")
 
 
-#: Whether a section has a live document (asked by every save).
-_HAS_LIVE = select(exists().where(LiveUpdate.section_id == bindparam("section_id")))
+#: Asked by every save once it has written, in one statement: whether the section has a
+#: live document, and whether the proposal has current sign-offs of its sections.
+_AFTER_WRITING = select(
+    exists().where(LiveUpdate.section_id == bindparam("section_id")),
+    signoffs.SECTIONS_SIGNED,
+)
 
 
 def save_in(session: Session, section: Section, user_id: int, text: str) -> SaveResult:
@@ -190,6 +189,23 @@ def save_in(session: Session, section: Section, user_id: int, text: str) -> Save
 def _save_once(
     session: Session, section_id: int, user_id: int, text: str, base: int, kind: str
 ) -> SaveResult:
+    result, section = _write(session, section_id, user_id, text, base, kind)
+    # Asked while the section is still locked (PostgreSQL: FOR UPDATE, SQLite: the write
+    # lock), as a document's first load locks it too: the answer holds until this
+    # commits. A statement of its own, so that PostgreSQL reads what others committed
+    # while this save waited for the lock.
+    live, signed = session.execute(
+        _AFTER_WRITING, {"section_id": section_id, "proposal_id": section.proposal_id}
+    ).one()
+    if signed and result.kind not in ("unchanged", "conflict"):  # a new current text
+        signoffs.withdraw_for_section(session, section, user_id)
+    return replace(result, live=bool(live))
+
+
+def _write(
+    session: Session, section_id: int, user_id: int, text: str, base: int, kind: str
+) -> tuple[SaveResult, Section]:
+    """The save's read and writes: its result, and the section as read."""
     # One read: the section, its proposal's state and how many deltas its text stands on.
     postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
     query = _save_read(locking=postgres)
@@ -204,13 +220,13 @@ def _save_once(
         raise SaveRefused(f"revision {base} does not exist for this section")
     if base == current:
         if text == section.text:
-            return SaveResult("unchanged", current, text)
+            return SaveResult("unchanged", current, text), section
         number = _add(session, section, user_id, text, kind, base, make_current=True)
-        return SaveResult(kind, number, text)
+        return SaveResult(kind, number, text), section
     base_text = revision_text(session, section_id, base)
     merged, conflict = merge_texts(base_text or "", text, section.text)
     if merged == section.text and not conflict:
-        return SaveResult("unchanged", current, merged)
+        return SaveResult("unchanged", current, merged), section
     # The writer's own text is always kept verbatim, so that every acknowledged save
     # can be found again; a clean merge then becomes the current text.
     mine = _add(
@@ -223,9 +239,9 @@ def _save_once(
         make_current=False,
     )
     if conflict:
-        return SaveResult("conflict", current, section.text, conflict_number=mine)
+        return SaveResult("conflict", current, section.text, conflict_number=mine), section
     number = _add(session, section, user_id, merged, "merge", current, make_current=True)
-    return SaveResult("merge", number, merged)
+    return SaveResult("merge", number, merged), section
 
 
 @cache
@@ -319,7 +335,6 @@ def _add(
         set_committed_value(section, "text", text)
         set_committed_value(section, "chars", chars)
         _reopen_if_needed(session, section, user_id)
-        signoffs.withdraw_for_section(session, section, user_id)
     return number
 
 

@@ -293,8 +293,10 @@ def test_a_save_runs_the_same_statements_however_large_the_proposal(app, db):
     team, url = _setup(app, db)
     token = csrf(team.lead.client, url)
 
+    statements: list[str] = []
+
     def save(text: str, base: int) -> tuple[int, dict]:  # type: ignore[type-arg]
-        statements: list[str] = []
+        statements.clear()
 
         def seen(_c, _cur, statement, *_a) -> None:  # type: ignore[no-untyped-def]
             statements.append(statement)
@@ -322,6 +324,16 @@ def test_a_save_runs_the_same_statements_however_large_the_proposal(app, db):
     db.commit()
     third, data = save("One sentence. Two. Three.", data["number"])
     assert second == third, (second, third)
+    # Whether the section is live and whether sign-offs need withdrawing come back with
+    # the section's UPDATE: no statement of their own, and no sign-offs read when there
+    # are none.
+    asked_apart = [
+        s
+        for s in statements
+        if s.lstrip().upper().startswith("SELECT") and ("live_update" in s or "sign_off" in s)
+    ]
+    assert not asked_apart, asked_apart
+    assert any(s.lstrip().upper().startswith("UPDATE SECTION") for s in statements)
     asked = team.lead.client.post(
         url + "/save",
         data={"base": str(data["number"]), "text": "**Four.**", "preview": "1"},

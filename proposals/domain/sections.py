@@ -19,7 +19,17 @@ from functools import cache
 from typing import Any, NamedTuple
 
 import merge3
-from sqlalchemy import Select, bindparam, case, exists, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Exists,
+    Select,
+    bindparam,
+    case,
+    exists,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
@@ -173,12 +183,20 @@ def save(
     raise Busy("the section is too busy; try again")
 
 
-#: Asked by every save once it has written, in one statement: whether the section has a
-#: live document, and whether the proposal has current sign-offs of its sections.
-_AFTER_WRITING = select(
-    exists().where(LiveUpdate.section_id == bindparam("section_id")),
-    signoffs.SECTIONS_SIGNED,
-)
+def _flags(
+    section_id: ColumnElement[int], proposal_id: ColumnElement[int]
+) -> tuple[Exists, Exists]:
+    """What every save asks once it holds the section: whether the section has a live
+    document, and whether the proposal has current sign-offs of its sections."""
+    return (
+        exists().where(LiveUpdate.section_id == section_id),
+        signoffs.sections_signed(proposal_id),
+    )
+
+
+#: Those questions alone, for a save that wrote nothing (the others ask them in their
+#: UPDATE's RETURNING: no statement of their own).
+_AFTER_WRITING = select(*_flags(bindparam("section_id"), bindparam("proposal_id")))
 
 
 def save_in(session: Session, section: Section, user_id: int, text: str) -> SaveResult:
@@ -189,14 +207,19 @@ def save_in(session: Session, section: Section, user_id: int, text: str) -> Save
 def _save_once(
     session: Session, section_id: int, user_id: int, text: str, base: int, kind: str
 ) -> SaveResult:
+    session.info.pop("flags", None)
     result, section = _write(session, section_id, user_id, text, base, kind)
-    # Asked while the section is still locked (PostgreSQL: FOR UPDATE, SQLite: the write
-    # lock), as a document's first load locks it too: the answer holds until this
-    # commits. A statement of its own, so that PostgreSQL reads what others committed
-    # while this save waited for the lock.
-    live, signed = session.execute(
-        _AFTER_WRITING, {"section_id": section_id, "proposal_id": section.proposal_id}
-    ).one()
+    # Asked while the section is locked (PostgreSQL: FOR UPDATE, SQLite: the write lock),
+    # as a document's first load locks it too: the answer holds until this commits. Asked
+    # by a statement after the lock was taken, so that PostgreSQL reads what others
+    # committed while this save waited for it: the section's UPDATE (RETURNING), or a
+    # statement of its own when nothing was written.
+    flags = session.info.pop("flags", None)
+    if flags is None:
+        flags = session.execute(
+            _AFTER_WRITING, {"section_id": section_id, "proposal_id": section.proposal_id}
+        ).one()
+    live, signed = flags
     if signed and result.kind not in ("unchanged", "conflict"):  # a new current text
         signoffs.withdraw_for_section(session, section, user_id)
     return replace(result, live=bool(live))
@@ -267,6 +290,15 @@ _MOVE_ON = (
     _sections.update()
     .where(_sections.c.id == bindparam("section_id"), _sections.c.last_number == bindparam("read"))
     .values(last_number=bindparam("number"))
+    # The section's own columns, named in full: SQLite writes a RETURNING's columns
+    # without their table, and a bare ``proposal_id`` in the sign-offs' subquery would
+    # be the sign-off's own.
+    .returning(
+        *_flags(
+            literal_column(f"{_sections.name}.id"),
+            literal_column(f"{_sections.name}.proposal_id"),
+        )
+    )
 )
 #: ... and the new text made current.
 _MAKE_CURRENT = _MOVE_ON.values(
@@ -324,9 +356,10 @@ def _add(
     chars = count_characters(text) if make_current else None
     if make_current:
         params |= {"text": text, "chars": chars, "at": now, "user_id": user_id}
-    moved = session.execute(_MAKE_CURRENT if make_current else _MOVE_ON, params).rowcount
-    if moved != 1:
+    moved = session.execute(_MAKE_CURRENT if make_current else _MOVE_ON, params).first()
+    if moved is None:
         raise StaleDataError("the section moved on")
+    session.info["flags"] = tuple(moved)  # see _save_once
     session.flush()
     # Already written by the UPDATE above: tell the ORM without marking them dirty.
     set_committed_value(section, "last_number", number)

@@ -9,7 +9,7 @@ holds, is the final stage's business (``proposals.domain.final``).
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, exists, select, update
+from sqlalchemy import ColumnElement, Exists, and_, bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
 from proposals.domain import audit
@@ -55,20 +55,28 @@ def withdraw_sign_offs(
 
 #: Whether a proposal (``proposal_id`` bound) has current sign-offs of its sections:
 #: asked by every save, beside whether the section is live (one statement).
-_SECTIONS_CURRENT = and_(
-    SignOff.proposal_id == bindparam("proposal_id"),
-    SignOff.what == "sections",
-    SignOff.withdrawn_at.is_(None),
-)
-SECTIONS_SIGNED = exists().where(_SECTIONS_CURRENT)
-#: ... and those sign-offs, read only when there are some (built once).
-_CURRENT_SECTION_SIGN_OFFS = select(SignOff).where(_SECTIONS_CURRENT)
+def sections_signed(proposal_id: ColumnElement[int]) -> Exists:
+    """Whether the proposal ``proposal_id`` (a bound value or a column) has current
+    sign-offs of its sections: asked by every save, with what it writes."""
+    return exists().where(_sections_current(proposal_id))
+
+
+def _sections_current(proposal_id: ColumnElement[int]) -> ColumnElement[bool]:
+    return and_(
+        SignOff.proposal_id == proposal_id,
+        SignOff.what == "sections",
+        SignOff.withdrawn_at.is_(None),
+    )
+
+
+#: Those sign-offs, read only when there are some (built once).
+_CURRENT_SECTION_SIGN_OFFS = select(SignOff).where(_sections_current(bindparam("proposal_id")))
 
 
 def withdraw_for_section(session: Session, section: Section, actor_id: int | None) -> None:
     """A new text of ``section`` withdraws every current sign-off that covers it.
 
-    A save asks :data:`SECTIONS_SIGNED` first and calls this only when it is true.
+    A save asks :func:`sections_signed` first and calls this only when it is true.
     """
     rows = session.scalars(_CURRENT_SECTION_SIGN_OFFS, {"proposal_id": section.proposal_id})
     for row in rows:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -20,6 +21,7 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -54,7 +56,39 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         )
         event.listen(engine, "connect", _configure_sqlite)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "connect", _came_back)
+    event.listen(engine, "checkin", _came_back)
+    event.listen(engine, "checkout", _ping_if_idle)
+    return engine
+
+
+#: A pooled connection left unused for longer than this is checked (``SELECT 1``) before
+#: a request gets it: the server may have restarted or a firewall dropped it meanwhile.
+#: One back from a request a moment ago is not: under load that is every request, and
+#: the check would cost a round trip to PostgreSQL each time (a fifth of a save's).
+PING_AFTER_IDLE_SECONDS = 2.0
+
+
+def _came_back(_dbapi_connection: Any, record: Any, *_: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    idle_since = record.info.get("idle_since")
+    if idle_since is not None and time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+        dbapi_connection.rollback()  # leave it as the pool gave it: outside a transaction
+    except Exception as exc:
+        # The pool drops this connection and hands out a new one (SQLAlchemy's
+        # "pessimistic disconnect handling").
+        raise DisconnectionError("the connection was found closed") from exc
 
 
 _write_locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()

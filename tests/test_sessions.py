@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import event, update
 from starlette.testclient import TestClient
 
-from proposals.models import UserSession, utcnow
+from proposals.models import Notification, UserSession, utcnow
 from tests.conftest import count_queries, make_user, post, printed_mail, sign_in
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -88,6 +88,24 @@ def test_a_session_ends_after_fourteen_days_whatever_the_cookie_says(app, client
     assert not signed_in(client)
 
 
+def _bell(page: str) -> tuple[str, bool]:
+    badge = re.search(r'<span class="badge" data-unread( hidden)?><span data-count>(\d+)<', page)
+    assert badge, "no bell on the page"
+    return badge.group(2), badge.group(1) is None
+
+
+def test_the_bell_shows_the_unread_count_counted_with_the_user(app, client, db):
+    user = make_user(db)
+    sign_in(client)
+    assert _bell(client.get("/search").text) == ("0", False)
+    db.add_all(Notification(user_id=user.id, kind="assigned") for _ in range(3))
+    db.add(Notification(user_id=user.id, kind="assigned", read_at=utcnow()))
+    db.commit()
+    assert _bell(client.get("/search").text) == ("3", True)
+    post(client, "/notifications/read")
+    assert _bell(client.get("/notifications").text) == ("0", False)
+
+
 def test_the_session_is_checked_in_the_query_that_loads_the_user(app, client, db):
     make_user(db)
     sign_in(client)
@@ -102,9 +120,9 @@ def test_the_session_is_checked_in_the_query_that_loads_the_user(app, client, db
         queries, _page = count_queries(app, client, "/search")
     finally:
         event.remove(app.state.engine, "before_cursor_execute", record)
-    # Two statements: the user with their memberships (the session is a join in it), and
-    # the unread count.
-    assert queries == 2
+    # One statement: the user with their memberships (the session is a join in it) and
+    # how many of their notifications are unread (the bell).
+    assert queries == 1
     (load,) = [s for s in statements if "user_session" in s]
-    assert "JOIN user_session" in load and "user_account" in load
+    assert "JOIN user_session" in load and "user_account" in load and "notification" in load
     assert not [s for s in statements if s.lstrip().upper().startswith(("UPDATE", "INSERT"))]

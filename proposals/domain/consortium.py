@@ -129,6 +129,26 @@ def members_by_organisation(session: Session, proposal: Proposal) -> dict[int, l
     return members
 
 
+#: The statement of :func:`member_names`, built once (the sections dashboard runs it).
+_MEMBER_NAMES = (
+    select(Membership.organisation_id, User.id, User.name)
+    .join(User, User.id == Membership.user_id)
+    .where(Membership.organisation_id.in_(bindparam("organisations", expanding=True)))
+    .order_by(Membership.id)
+)
+
+
+def member_names(session: Session, organisation_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
+    """The members of these organisations as (user id, name), by organisation."""
+    members: dict[int, list[tuple[int, str]]] = {}
+    if organisation_ids:
+        for organisation_id, user_id, name in session.execute(
+            _MEMBER_NAMES, {"organisations": organisation_ids}
+        ):
+            members.setdefault(organisation_id, []).append((user_id, name))
+    return members
+
+
 def find_organisation(session: Session, public_id: str) -> Organisation | None:
     return session.scalar(select(Organisation).where(Organisation.public_id == public_id))
 

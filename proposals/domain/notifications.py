@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from jinja2 import Environment
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, bindparam, func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from proposals import i18n, mail, urls
@@ -195,12 +195,19 @@ def unread_count(session: Session, user: User) -> int:
     return session.scalar(_UNREAD, {"user_id": user.id}) or 0
 
 
-#: Every page's bell asks it: the statement is built once.
-_UNREAD = (
-    select(func.count())
-    .select_from(Notification)
-    .where(Notification.user_id == bindparam("user_id"), Notification.read_at.is_(None))
-)
+def unread_of(user_id: ColumnElement[int]) -> ScalarSelect[int]:
+    """How many notifications of the user ``user_id`` (a bound value or a column) are
+    unread: every page's bell shows it, counted in the query of the signed-in user."""
+    return (
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .scalar_subquery()
+    )
+
+
+#: The same, on its own (built once).
+_UNREAD = select(unread_of(bindparam("user_id")))
 
 
 def user_topic(user_id: int) -> str:

@@ -72,6 +72,8 @@ class SaveResult:
     #: Read in the save's own transaction, which a live document's first load waits for,
     #: so False means whoever opens it later starts from this text.
     live: bool | None = None
+    #: The characters of ``text`` as the funder counts them (stored with the save).
+    chars: int | None = None
 
 
 class SaveRefused(Exception):
@@ -222,7 +224,9 @@ def _save_once(
     live, signed = flags
     if signed and result.kind not in ("unchanged", "conflict"):  # a new current text
         signoffs.withdraw_for_section(session, section, user_id)
-    return replace(result, live=bool(live))
+    # The text of the result is the section's current text but on a conflict (the text
+    # kept as current, then): the section as read, or as written, counts it.
+    return replace(result, live=bool(live), chars=characters(section))
 
 
 def _write(

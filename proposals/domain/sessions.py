@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from functools import cache
+from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
+from proposals.domain.notifications import unread_of
 from proposals.i18n import gettext as _
 from proposals.models import Membership, User, UserSession, utcnow
 
@@ -33,10 +35,13 @@ def start(db: Session, user: User, address: str, agent: str) -> UserSession:
 
 
 @cache
-def _signed_in(memberships: bool) -> Select[tuple[User]]:
+def _signed_in(memberships: bool) -> Select[Any]:
     """The query for a live session's user, built once (it runs on every request)."""
+    # With the memberships (for the pages), also how many notifications are unread (the
+    # bell in every page's header): one query.
+    columns = (User, unread_of(User.id)) if memberships else (User,)
     query = (
-        select(User)
+        select(*columns)
         .join(UserSession, UserSession.user_id == User.id)
         .where(
             UserSession.token == bindparam("token"),
@@ -49,17 +54,25 @@ def _signed_in(memberships: bool) -> Select[tuple[User]]:
     return query
 
 
-def signed_in_user(db: Session, token: object, *, memberships: bool = True) -> User | None:
-    """The user of a live session, or None.
+def signed_in(db: Session, token: object, *, memberships: bool = True) -> tuple[User | None, int]:
+    """The user of a live session (or None) and how many of their notifications are unread.
 
-    One query for the session joined to the user, then (unless ``memberships`` is
-    False, for a caller that asks the policy in SQL) their memberships with their
-    organisations.
+    One query for the session joined to the user and (unless ``memberships`` is False,
+    for a caller that asks the policy in SQL) their memberships with their
+    organisations and the unread count (0 without them).
     """
     if not isinstance(token, str) or not token:
-        return None
+        return None, 0
     found = db.execute(_signed_in(memberships), {"token": token, "since": utcnow() - LIFETIME})
-    return found.unique().scalar_one_or_none()
+    row = found.unique().first()
+    if row is None:
+        return None, 0
+    return row[0], (int(row[1] or 0) if memberships else 0)
+
+
+def signed_in_user(db: Session, token: object, *, memberships: bool = True) -> User | None:
+    """The user of a live session, or None (:func:`signed_in`)."""
+    return signed_in(db, token, memberships=memberships)[0]
 
 
 def access_changed(db: Session) -> None:

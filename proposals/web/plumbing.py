@@ -163,9 +163,13 @@ def render_form(
 
 
 def _unread(request: Request, user: User | None) -> int:
-    if user is None or getattr(request.state, "db", None) is None:
+    session = getattr(request.state, "db", None)
+    if user is None or session is None:
         return 0
-    return unread_count(request.state.db, user)
+    counted = getattr(request.state, "unread", None)  # with the user, as the request began
+    if counted is not None and not session.info.get("notified"):
+        return int(counted)
+    return unread_count(session, user)  # this request notified someone: count again
 
 
 # What may stay as it is in a URL sent in a header (as Starlette's RedirectResponse keeps).
@@ -220,7 +224,11 @@ def use_request_locale(request: Request, user: User | None = None) -> str:
 
 def _load_user(request: Request, session: Session, memberships: bool = True) -> User | None:
     """The signed-in user: the session the cookie names must be live on the server."""
-    user = sessions.signed_in_user(session, request.session.get("sid"), memberships=memberships)
+    user, request.state.unread = sessions.signed_in(
+        session, request.session.get("sid"), memberships=memberships
+    )
+    if not memberships:
+        request.state.unread = None  # not counted: the bell asks, if a page is shown
     if user is None and ("sid" in request.session or "uid" in request.session):
         # Signed out elsewhere, a new password, too old, or a cookie from before sessions
         # lived on the server: this browser is signed out.

@@ -21,13 +21,14 @@ from proposals import live, urls
 from proposals.calls import library
 from proposals.calls.describe import section_names
 from proposals.domain import comments, drafts, livedoc, reviews, sections
+from proposals.domain.consortium import member_names
 from proposals.errors import NotFound
 from proposals.forms import CleanLine, CleanText, Form, OptionalInt, form_id
 from proposals.i18n import gettext as _
 from proposals.models import Comment, Membership, Proposal, Revision, Section, User
 from proposals.policy import can, proposal_role
 from proposals.security import csrf_token
-from proposals.text import count_characters, render_html, word_diff
+from proposals.text import render_html, word_diff
 from proposals.web import targets
 from proposals.web.plumbing import (
     current_user,
@@ -79,15 +80,8 @@ def dashboard(request: Request) -> Response:
     session = db(request)
     active = [p for p in proposal.partners if p.status == "active"]
     can_assign = can(user, "manage_sections", proposal)
-    members: dict[int, list[tuple[int, str]]] = {}
-    if can_assign:  # the assignment forms list them
-        for organisation_id, user_id, name in session.execute(
-            select(Membership.organisation_id, User.id, User.name)
-            .join(User, User.id == Membership.user_id)
-            .where(Membership.organisation_id.in_([p.organisation_id for p in active] or [-1]))
-            .order_by(Membership.id)
-        ):
-            members.setdefault(organisation_id, []).append((user_id, name))
+    # The assignment forms list them.
+    members = member_names(session, [p.organisation_id for p in active]) if can_assign else {}
     rows = sections.dashboard_rows(session, proposal.id)
     done = sum(1 for s in rows if s.status in ("ready", "approved"))
     table = {
@@ -256,7 +250,7 @@ def save(request: Request) -> Response:
             "number": result.number,
             "text": result.text,
             "conflict": result.conflict_number,
-            "count": count_characters(result.text),
+            "count": result.chars,
         }
         if data.get("preview") == "1":  # the plain editor shows one; the live editor not
             answer["preview"] = render_html(result.text)

@@ -33,6 +33,7 @@ from sqlalchemy import select as _select
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
+    column_property,
     mapped_column,
     object_session,
     relationship,
@@ -321,6 +322,16 @@ class Proposal(Base):
     acronym: Mapped[str] = mapped_column(String(30), default="")
     call_id: Mapped[str] = mapped_column(String(40))
     call_version: Mapped[int] = mapped_column(Integer)
+    #: The SHA-256 of the call profile version it started with (a version never changes):
+    #: read with the proposal where a page asks for it (``undefer``), so that the parsed
+    #: profile kept in memory is found without a query of its own.
+    call_digest: Mapped[str | None] = column_property(
+        _select(CallProfileRecord.sha256)
+        .where(CallProfileRecord.call_id == call_id, CallProfileRecord.version == call_version)
+        .correlate_except(CallProfileRecord)
+        .scalar_subquery(),
+        deferred=True,
+    )
     status: Mapped[str] = mapped_column(String(40), default="idea")
     workflow_version: Mapped[int] = mapped_column(Integer, default=1)
     idea_id: Mapped[int | None] = mapped_column(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.orm import Session
 
 from proposals.calls.loader import Problem, ProfileError, digest, parse_profile, shipped_files
@@ -62,8 +62,15 @@ def get(session: Session, call_id: str, version: int | None = None) -> CallProfi
 
 
 def profile_for(session: Session, proposal: Proposal) -> CallProfile:
-    """The call profile version the proposal started with."""
-    profile = get(session, proposal.call_id, proposal.call_version)
+    """The call profile version the proposal started with.
+
+    Without a query when the proposal was read with its ``call_digest`` and that version
+    is already parsed in this process.
+    """
+    digest_read = inspect(proposal).dict.get("call_digest")
+    profile = _by_digest.get(digest_read) if digest_read else None
+    if profile is None:
+        profile = get(session, proposal.call_id, proposal.call_version)
     if profile is None:  # every stored version is kept, so this means a broken database
         raise LookupError(f"call profile {proposal.call_id} v{proposal.call_version} is missing")
     return profile

@@ -11,7 +11,7 @@ from datetime import timedelta
 from functools import cache
 
 from sqlalchemy import Select, bindparam, func, select, update
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload, undefer
 
 from proposals import urls
 from proposals.calls.schema import CallProfile
@@ -70,6 +70,9 @@ def _proposal_query(with_sections: bool, people: bool) -> Select[tuple[Proposal]
             selectinload(Proposal.sections).selectinload(Section.assignee),
             selectinload(Proposal.sections).selectinload(Section.updated_by),
         ]
+    # With the digest of its call profile's version: the pages that show the call find
+    # the profile parsed in memory, without a query.
+    options.append(undefer(Proposal.call_digest))
     return select(Proposal).where(Proposal.public_id == bindparam("public_id")).options(*options)
 
 

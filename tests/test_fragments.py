@@ -69,7 +69,10 @@ def test_the_dashboard_is_kept_while_nothing_changes_and_every_change_shows(app,
     page = client.get(dashboard).text
     hits = fragments.hits
     assert client.get(dashboard).text == page
-    assert fragments.hits == hits + 1  # the same rows: not rendered again
+    # The same rows and the same header: neither rendered again.
+    assert fragments.hits == hits + 2
+    header = page.split("</header>")[0]
+    assert f'name="next" value="{dashboard}"' in header and "Anna" in header
 
     # An assignment: the row names the partner and the person.
     partner_id = PARTNER_OPTION.search(page).group(1)
@@ -104,6 +107,9 @@ def test_the_dashboard_is_kept_while_nothing_changes_and_every_change_shows(app,
     assert response.status_code in (200, 303)
     row = _row(client.get(dashboard).text, "streszczenie")
     assert "Ola Nordmann" in row and "Ola Berg" not in row
+    # ... and her own header too, on a page she saw before under her old name.
+    header = team.partner.client.get(url).text.split("</header>")[0]
+    assert "Ola Nordmann" in header and "Ola Berg" not in header
 
     # The reader's language: the same rows, in Polish.
     client.cookies.set("engage_lang", "pl")

@@ -24,6 +24,7 @@ from proposals.web.plumbing import (
     redirect,
     render,
     route,
+    site_header,
     use_request_locale,
     view,
 )
@@ -112,14 +113,16 @@ def error_page(request: Request, status_code: int, detail: str | None = None) ->
     """An error page in the user's language with a way back."""
     use_request_locale(request)
     title, text = ERROR_TEXT.get(status_code, ERROR_TEXT[400])
+    token = request.scope.get("session", {}).get("csrf", "")
     context = {
         "status_code": status_code,
         "title": str(title),
         "text": detail or str(text),
         "user": None,
         "unread": 0,
+        "site_header": site_header(request, None, 0, token),
         "flashes": [],
-        "csrf_token": request.scope.get("session", {}).get("csrf", ""),
+        "csrf_token": token,
         "settings": request.app.state.settings,
         "can": lambda action, target=None: False,
     }

@@ -12,10 +12,11 @@ import functools
 import logging
 import unicodedata
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import quote, urlencode
 
 from anyio import to_thread
+from markupsafe import Markup
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -108,11 +109,15 @@ def render(
     """Render the full page, or ``fragment`` when htmx asks for part of it."""
     name = fragment if fragment and is_htmx(request) else template
     user = getattr(request.state, "user", None)
+    token = csrf_token(request)
+    full_page = name == template
+    unread = _unread(request, user) if full_page else 0
     ctx: dict[str, Any] = {
         "user": user,
-        "unread": _unread(request, user),
-        "csrf_token": csrf_token(request),
-        "flashes": pop_flashes(request) if name == template else [],
+        "unread": unread,
+        "csrf_token": token,
+        "site_header": site_header(request, user, unread, token) if full_page else "",
+        "flashes": pop_flashes(request) if full_page else [],
         "settings": request.app.state.settings,
         "can": lambda action, target=None: can(user, action, target),
     }
@@ -159,6 +164,32 @@ def render_form(
         template,
         {"values": values, "errors": errors, **context},
         status_code=422 if errors else 200,
+    )
+
+
+class Viewer(NamedTuple):
+    """What the site header shows of the signed-in person (plain values, so it is kept)."""
+
+    name: str
+    is_mentor: bool
+    is_admin: bool
+
+
+def site_header(request: Request, user: User | None, unread: int, token: str) -> Markup:
+    """The header every page starts with (menu, bell, account, language), rendered once
+    for what it shows and kept (``Fragments``): a page seen again skips its 20 links
+    and 25 translated words."""
+    query = request.url.query
+    viewer = None if user is None else Viewer(user.name, bool(user.is_mentor), bool(user.is_admin))
+    return request.app.state.fragments.render(
+        "_header.html",
+        {
+            "viewer": viewer,
+            "unread": unread,
+            "csrf_token": token,
+            # Where the language form comes back to.
+            "here": request.url.path + (f"?{query}" if query else ""),
+        },
     )
 
 

@@ -54,7 +54,14 @@ def fresh_database(workdir: Path, name: str = "engage") -> Iterator[str]:
     if not is_postgres(configured):
         yield f"sqlite:///{workdir / (name + '.db')}"
         return
-    server = make_url(configured)
+    with new_postgres_database(configured, name) as url:
+        yield url
+
+
+@contextmanager
+def new_postgres_database(server_url: str, name: str) -> Iterator[str]:
+    """A new empty database on the PostgreSQL server of ``server_url``, dropped at the end."""
+    server = make_url(server_url)
     dbname = f"{name}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from proposals import db as dbmodule
 from proposals.settings import normalise_database_url
+from tests.support import is_postgres, new_postgres_database
 
 LOCAL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -28,17 +27,8 @@ LOCAL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     configured = normalise_database_url(os.environ.get("DATABASE_URL", ""))
-    server = make_url(configured if configured.startswith("postgresql") else LOCAL)
-    name = f"engage_pool_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with new_postgres_database(configured if is_postgres(configured) else LOCAL, "pool") as url:
+        yield url
 
 
 def test_a_connection_dropped_while_idle_is_replaced_before_it_is_used(postgres_url):

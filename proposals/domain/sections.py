@@ -209,14 +209,12 @@ def save_in(session: Session, section: Section, user_id: int, text: str) -> Save
 def _save_once(
     session: Session, section_id: int, user_id: int, text: str, base: int, kind: str
 ) -> SaveResult:
-    session.info.pop("flags", None)
-    result, section = _write(session, section_id, user_id, text, base, kind)
+    result, section, flags = _write(session, section_id, user_id, text, base, kind)
     # Asked while the section is locked (PostgreSQL: FOR UPDATE, SQLite: the write lock),
     # as a document's first load locks it too: the answer holds until this commits. Asked
     # by a statement after the lock was taken, so that PostgreSQL reads what others
     # committed while this save waited for it: the section's UPDATE (RETURNING), or a
     # statement of its own when nothing was written.
-    flags = session.info.pop("flags", None)
     if flags is None:
         flags = session.execute(
             _AFTER_WRITING, {"section_id": section_id, "proposal_id": section.proposal_id}
@@ -231,8 +229,9 @@ def _save_once(
 
 def _write(
     session: Session, section_id: int, user_id: int, text: str, base: int, kind: str
-) -> tuple[SaveResult, Section]:
-    """The save's read and writes: its result, and the section as read."""
+) -> tuple[SaveResult, Section, tuple[bool, bool] | None]:
+    """The save's read and writes: its result, the section, and what the last UPDATE
+    returned (see :func:`_flags`; None when nothing was written)."""
     # One read: the section, its proposal's state and how many deltas its text stands on.
     postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
     query = _save_read(locking=postgres)
@@ -247,16 +246,16 @@ def _write(
         raise SaveRefused(f"revision {base} does not exist for this section")
     if base == current:
         if text == section.text:
-            return SaveResult("unchanged", current, text), section
-        number = _add(session, section, user_id, text, kind, base, make_current=True)
-        return SaveResult(kind, number, text), section
+            return SaveResult("unchanged", current, text), section, None
+        number, flags = _add(session, section, user_id, text, kind, base, make_current=True)
+        return SaveResult(kind, number, text), section, flags
     base_text = revision_text(session, section_id, base)
     merged, conflict = merge_texts(base_text or "", text, section.text)
     if merged == section.text and not conflict:
-        return SaveResult("unchanged", current, merged), section
+        return SaveResult("unchanged", current, merged), section, None
     # The writer's own text is always kept verbatim, so that every acknowledged save
     # can be found again; a clean merge then becomes the current text.
-    mine = _add(
+    mine, flags = _add(
         session,
         section,
         user_id,
@@ -266,9 +265,10 @@ def _write(
         make_current=False,
     )
     if conflict:
-        return SaveResult("conflict", current, section.text, conflict_number=mine), section
-    number = _add(session, section, user_id, merged, "merge", current, make_current=True)
-    return SaveResult("merge", number, merged), section
+        conflicted = SaveResult("conflict", current, section.text, conflict_number=mine)
+        return conflicted, section, flags
+    number, flags = _add(session, section, user_id, merged, "merge", current, make_current=True)
+    return SaveResult("merge", number, merged), section, flags
 
 
 @cache
@@ -322,8 +322,10 @@ def _add(
     kind: str,
     parent: int,
     make_current: bool,
-) -> int:
-    """Append a revision; when ``make_current``, it becomes the section's text."""
+) -> tuple[int, tuple[bool, bool]]:
+    """Append a revision; when ``make_current``, it becomes the section's text.
+
+    Returns its number and what the section's UPDATE returned (:func:`_flags`)."""
     number = section.last_number + 1
     # Packed against the current text (the section holds it), a delta of a few bytes.
     known = session.info.get("current_depth")
@@ -363,7 +365,6 @@ def _add(
     moved = session.execute(_MAKE_CURRENT if make_current else _MOVE_ON, params).first()
     if moved is None:
         raise StaleDataError("the section moved on")
-    session.info["flags"] = tuple(moved)  # see _save_once
     session.flush()
     # Already written by the UPDATE above: tell the ORM without marking them dirty.
     set_committed_value(section, "last_number", number)
@@ -372,7 +373,7 @@ def _add(
         set_committed_value(section, "text", text)
         set_committed_value(section, "chars", chars)
         _reopen_if_needed(session, section, user_id)
-    return number
+    return number, (bool(moved[0]), bool(moved[1]))
 
 
 def _depth(session: Session, section_id: int, number: int) -> int | None:

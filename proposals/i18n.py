@@ -239,10 +239,8 @@ def language_choices(codes: Iterable[str] = WORKING_LANGUAGES) -> list[tuple[str
 
 
 @cache  # a handful of codes, asked on every page: parsed once
-@cache
 def locale_display_name(code: str) -> str:
-    """The name of an interface language in that language itself (for the switcher, on
-    every page: looked up once per language)."""
+    """The name of an interface language in that language itself (for the switcher)."""
     name = Locale.parse(code).get_display_name(code) or code
     return name[:1].upper() + name[1:]
 

@@ -75,6 +75,11 @@ class SaveResult:
     #: The characters of ``text`` as the funder counts them (stored with the save).
     chars: int | None = None
 
+    @property
+    def new_text(self) -> bool:
+        """Whether the save gave the section a new current text."""
+        return self.kind not in ("unchanged", "conflict")
+
 
 class SaveRefused(Exception):
     """The save cannot be taken (e.g. a base revision that does not exist)."""
@@ -220,7 +225,7 @@ def _save_once(
             _AFTER_WRITING, {"section_id": section_id, "proposal_id": section.proposal_id}
         ).one()
     live, signed = flags
-    if signed and result.kind not in ("unchanged", "conflict"):  # a new current text
+    if signed and result.new_text:
         signoffs.withdraw_for_section(session, section, user_id)
     # The text of the result is the section's current text but on a conflict (the text
     # kept as current, then): the section as read, or as written, counts it.

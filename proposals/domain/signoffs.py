@@ -53,8 +53,6 @@ def withdraw_sign_offs(
     return int(withdrawn or 0)
 
 
-#: Whether a proposal (``proposal_id`` bound) has current sign-offs of its sections:
-#: asked by every save, beside whether the section is live (one statement).
 def sections_signed(proposal_id: ColumnElement[int]) -> Exists:
     """Whether the proposal ``proposal_id`` (a bound value or a column) has current
     sign-offs of its sections: asked by every save, with what it writes."""

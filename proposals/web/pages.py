@@ -119,7 +119,6 @@ def error_page(request: Request, status_code: int, detail: str | None = None) ->
         "title": str(title),
         "text": detail or str(text),
         "user": None,
-        "unread": 0,
         "site_header": site_header(request, None, 0, token),
         "flashes": [],
         "csrf_token": token,

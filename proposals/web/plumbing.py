@@ -114,7 +114,6 @@ def render(
     unread = _unread(request, user) if full_page else 0
     ctx: dict[str, Any] = {
         "user": user,
-        "unread": unread,
         "csrf_token": token,
         "site_header": site_header(request, user, unread, token) if full_page else "",
         "flashes": pop_flashes(request) if full_page else [],

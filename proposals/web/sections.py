@@ -488,10 +488,6 @@ def events(request: Request) -> Response:
     )
 
 
-#: The saves that make a new current text (not a conflict, nothing unchanged).
-NEW_TEXT = ("save", "merge", "restore")
-
-
 def on_saved(request: Request, section: Section) -> Callable[[Session, sections.SaveResult], None]:
     """For ``sections.save``: tell the section's open pages of a new current text, in the
     save's own transaction (the event goes out with its commit)."""
@@ -499,7 +495,7 @@ def on_saved(request: Request, section: Section) -> Callable[[Session, sections.
     broker = request.app.state.broker
 
     def publish(session: Session, result: sections.SaveResult) -> None:
-        if result.kind in NEW_TEXT:
+        if result.new_text:
             event = {
                 "type": "saved",
                 "user_id": user.id,
@@ -514,7 +510,7 @@ def on_saved(request: Request, section: Section) -> Callable[[Session, sections.
 def follow(request: Request, section: Section, result: sections.SaveResult) -> None:
     """After a save committed, the live document follows its new current text, so that
     everyone writing live sees it too."""
-    if result.kind in NEW_TEXT and result.live is not False:  # False: nobody writes live
+    if result.new_text and result.live is not False:  # False: nobody writes live
         livedoc.follow_saved(
             request.app.state.sessionmaker,
             request.app.state.broker,

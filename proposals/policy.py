@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, exists, or_, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session, aliased, defer
 
 from proposals import urls
 from proposals.errors import Denied
@@ -281,8 +281,9 @@ def visible_proposals(user: User) -> Select[tuple[Proposal]]:
     return select(Proposal).where(or_(coaches_or_reads, member_of_active_partner))
 
 
-def _role_columns(user_id: Any) -> dict[str, Any]:
-    """Each role a user can hold towards a section, as a SQL condition on that section.
+def _role_columns(user_id: Any, proposal_id: Any, partner_id: Any = None) -> dict[str, Any]:
+    """Each role a user can hold towards a proposal (or one of its sections), as a SQL
+    condition on the row whose proposal is ``proposal_id`` (and partner ``partner_id``).
 
     The same rules as :func:`roles_of` and :func:`proposal_role`, as a query: an access
     row as mentor or viewer is that role and nothing else; a coordinator's row counts
@@ -290,12 +291,15 @@ def _role_columns(user_id: Any) -> dict[str, Any]:
     partner; a section's writers are the coordinator or a writer from its partner.
     """
     mine = select(Membership.organisation_id).where(Membership.user_id == user_id)
+    # Its own name for the partner table: the row asked about may be a partner's own.
+    partner = aliased(Partner)
 
     def access(*roles: str) -> Any:
         return exists().where(
-            ProposalAccess.proposal_id == Section.proposal_id,
+            ProposalAccess.proposal_id == proposal_id,
             ProposalAccess.user_id == user_id,
-            ProposalAccess.role.in_(roles),
+            # Not IN: a list of values is rendered anew on every execution.
+            or_(*(ProposalAccess.role == r for r in roles)),
         )
 
     reader_only = access("mentor", "viewer")
@@ -303,36 +307,66 @@ def _role_columns(user_id: Any) -> dict[str, Any]:
         ~reader_only,
         access("coordinator"),
         exists().where(
-            Partner.proposal_id == Section.proposal_id,
-            Partner.role == "lead",
-            Partner.organisation_id.in_(mine),
+            partner.proposal_id == proposal_id,
+            partner.role == "lead",
+            partner.organisation_id.in_(mine),
         ),
     )
     writer = and_(
         ~reader_only,
         ~coordinator,
         exists().where(
-            Partner.proposal_id == Section.proposal_id,
-            Partner.status == "active",
-            Partner.organisation_id.in_(mine),
+            partner.proposal_id == proposal_id,
+            partner.status == "active",
+            partner.organisation_id.in_(mine),
         ),
     )
-    section_writer = and_(
-        ~reader_only,
-        or_(coordinator, writer),
-        exists().where(
-            Partner.id == Section.partner_id,
-            Partner.status == "active",
-            Partner.organisation_id.in_(mine),
-        ),
-    )
-    return {
+    columns = {
         "coordinator": coordinator,
         "writer": writer,
         "mentor": access("mentor"),
         "viewer": access("viewer"),
-        "section_writer": section_writer,
     }
+    if partner_id is not None:
+        columns["section_writer"] = and_(
+            ~reader_only,
+            or_(coordinator, writer),
+            exists().where(
+                partner.id == partner_id,
+                partner.status == "active",
+                partner.organisation_id.in_(mine),
+            ),
+        )
+    return columns
+
+
+def rights_columns(
+    actions: tuple[str, ...], proposal_id: Any, partner_id: Any = None
+) -> list[Any] | None:
+    """The roles the table grants ``actions`` to, each a labelled SQL condition for the
+    user ``bindparam("user_id")`` on the row whose proposal is ``proposal_id`` (see
+    :func:`_role_columns`); read the answer with :func:`rights_of`.
+
+    None when an action grants a role SQL cannot tell here (then the full way decides).
+    """
+    chosen = [rule(a) for a in actions]
+    target = "section" if partner_id is not None else "proposal"
+    if any(r.target not in (target, "proposal") for r in chosen):
+        return None
+    columns = _role_columns(bindparam("user_id"), proposal_id, partner_id)
+    granted = sorted({r for c in chosen for r in c.grants} - {"anyone", "user", "admin"})
+    if any(r not in columns for r in granted):
+        return None
+    return [columns[r].label(r) for r in granted]
+
+
+def rights_of(user: User, actions: tuple[str, ...], state: str | None, row: Any) -> dict[str, bool]:
+    """Whether ``user`` may do each action now, from a row with :func:`rights_columns`."""
+    held = {"anyone", "user"} | ({"admin"} if user.is_admin else set())
+    rules = {a: rule(a) for a in actions}
+    granted = {r for chosen in rules.values() for r in chosen.grants}
+    held |= {r for r, value in row._mapping.items() if r in granted and bool(value)}
+    return {a: chosen.allows(held, state) for a, chosen in rules.items()}
 
 
 def section_if_allowed(
@@ -362,32 +396,25 @@ def section_rights(
         return None
     query = _section_queries.get(actions)
     if query is None:
-        query = _section_queries[actions] = _section_query([rule(a) for a in actions])
+        query = _section_queries[actions] = _section_query(actions)
     if query is False:
         return None  # a role this query cannot tell: the full way decides
     row = session.execute(query, {"user_id": user.id, "pid": public_id, "key": key}).first()
     if row is None:
         return None
-    held = {"anyone", "user"} | ({"admin"} if user.is_admin else set())
-    rules = {a: rule(a) for a in actions}
-    granted = {r for chosen in rules.values() for r in chosen.grants}
-    held |= {r for r, value in row._mapping.items() if r in granted and bool(value)}
-    return row[0], {a: chosen.allows(held, row[1]) for a, chosen in rules.items()}
+    return row[0], rights_of(user, actions, row[1], row)
 
 
 #: The query of :func:`section_rights` for each tuple of actions, built once (then only bound).
 _section_queries: dict[tuple[str, ...], Any] = {}
 
 
-def _section_query(chosen: list[Rule]) -> Any:
-    if any(r.target not in ("section", "proposal") for r in chosen):
-        return False
-    columns = _role_columns(bindparam("user_id"))
-    granted = sorted({r for c in chosen for r in c.grants} - {"anyone", "user", "admin"})
-    if any(r not in columns for r in granted):
+def _section_query(actions: tuple[str, ...]) -> Any:
+    columns = rights_columns(actions, Section.proposal_id, Section.partner_id)
+    if columns is None:
         return False
     return (
-        select(Section, Proposal.status, *[columns[r].label(r) for r in granted])
+        select(Section, Proposal.status, *columns)
         .join(Proposal, Proposal.id == Section.proposal_id)
         .where(Proposal.public_id == bindparam("pid"), Section.key == bindparam("key"))
         # Not its text: a save reads that under its own lock (loaded here only if asked).

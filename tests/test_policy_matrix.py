@@ -36,6 +36,7 @@ from proposals import demo
 from proposals.calls import library
 from proposals.domain import annexes as annex_domain
 from proposals.domain import comments as comment_domain
+from proposals.domain import consortium
 from proposals.domain.planning import KEYS as PLAN_KEYS
 from proposals.models import (
     Base,
@@ -54,6 +55,7 @@ from proposals.models import (
     utcnow,
 )
 from proposals.passwords import hash_password
+from proposals.policy import can, rights_columns
 from tests.conftest import MATRIX_RUNS, csrf
 from workflow.policy import POLICY
 
@@ -588,3 +590,32 @@ def _state_of(kind: str, state: str) -> str | None:
     if kind in ("site", "organisation", "organisation_invitation"):
         return None
     return STATES[state]
+
+
+@pytest.mark.parametrize("state", list(STATES))
+def test_the_rights_a_page_asks_in_sql_are_the_specification(app, db, state):  # type: ignore[no-untyped-def]
+    """A page at a glance (``consortium.glance``) asks the policy in one query: for every
+    person and every proposal action that query can tell, its answer is the one this
+    file specifies, and the same as the policy asked in Python on the loaded proposal."""
+    world = build(app, db, state)
+    pid = world.params["pid"]
+    actions = tuple(
+        a for a, r in POLICY.items() if r.target == "proposal" and rights_columns((a,), Proposal.id)
+    )
+    assert len(actions) >= 10 and "manage_sections" in actions and "view_proposal" in actions
+    wrong = []
+    for person, email in PEOPLE.items():
+        if email is None:
+            continue
+        user = db.scalar(select(User).where(User.email == email))
+        found = consortium.glance(db, user, pid, actions)
+        assert found is not None, person
+        head, allowed = found
+        proposal = consortium.load_proposal(db, pid)
+        assert head == consortium.glance_of(proposal, user, actions)[0]
+        for action in actions:
+            spec = POLICY[action].allows(roles(person, "proposal"), STATES[state])
+            if allowed[action] != spec or can(user, action, proposal) != spec:
+                wrong.append(f"{action} as {person}: sql {allowed[action]}, specified {spec}")
+    assert not wrong, "\n".join(wrong)
+    assert consortium.glance(db, user, "no-such-proposal", actions) is None

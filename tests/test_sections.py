@@ -6,14 +6,16 @@ import re
 import threading
 from collections.abc import Callable
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from starlette.testclient import TestClient
 
 from proposals import packing
 from proposals.domain.sections import merge_texts
-from proposals.models import Revision, Section
+from proposals.models import Revision, Section, User
+from proposals.web import plumbing
 from tests.conftest import count_queries, csrf, post
 from tests.consortium_helpers import Consortium, consortium, flashes, person, start_proposal
 
@@ -341,3 +343,21 @@ def test_a_save_runs_the_same_statements_however_large_the_proposal(app, db):
     ).json()
     assert asked["preview"].strip() == "<p><strong>Four.</strong></p>"
     assert _section(db, "streszczenie").text == "**Four.**"
+
+
+def test_a_page_that_only_reads_is_refused_any_write(app, db):  # type: ignore[no-untyped-def]
+    """The dashboard is declared ``view(reads=True)``: on PostgreSQL its statements run
+    without a transaction, so a write there would be half-done; it is refused at once."""
+    team, _url = _setup(app, db)
+    page = team.lead.client.get(f"/proposals/{team.pid}/sections")
+    assert page.status_code == 200 and "Sections" in page.text
+    with app.state.sessionmaker() as session:
+        session.info[plumbing._WRITES_REFUSED] = True
+        assert session.scalar(select(User.name).limit(1))  # reading is fine
+        with pytest.raises(RuntimeError, match="reads=True"):
+            session.execute(update(User).values(name="changed"))
+        session.add(User(email="new@example.org", name="New", password_hash="x"))
+        with pytest.raises(RuntimeError, match="reads=True"):
+            session.flush()
+        session.rollback()
+    assert "changed" not in db.scalars(select(User.name)).all()

@@ -8,6 +8,7 @@ so a proposal that started on it can always be checked against it.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Protocol
 
 from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.orm import Session
@@ -61,13 +62,25 @@ def get(session: Session, call_id: str, version: int | None = None) -> CallProfi
     return profile
 
 
-def profile_for(session: Session, proposal: Proposal) -> CallProfile:
+class CallOf(Protocol):
+    """What names a proposal's call profile version, read without the ORM (a glance)."""
+
+    call_id: str
+    call_version: int
+    call_digest: str | None
+
+
+def profile_for(session: Session, proposal: Proposal | CallOf) -> CallProfile:
     """The call profile version the proposal started with.
 
     Without a query when the proposal was read with its ``call_digest`` and that version
     is already parsed in this process.
     """
-    digest_read = inspect(proposal).dict.get("call_digest")
+    digest_read = (
+        inspect(proposal).dict.get("call_digest")
+        if isinstance(proposal, Proposal)
+        else proposal.call_digest
+    )
     profile = _by_digest.get(digest_read) if digest_read else None
     if profile is None:
         profile = get(session, proposal.call_id, proposal.call_version)

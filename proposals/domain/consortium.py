@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import cache
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload, undefer
@@ -32,7 +33,7 @@ from proposals.models import (
     User,
     utcnow,
 )
-from proposals.policy import organisation_ids, visible_proposals
+from proposals.policy import can, organisation_ids, rights_columns, rights_of, visible_proposals
 
 PARTNER_ROLES = ("partner", "associated")
 
@@ -136,20 +137,127 @@ def members_by_organisation(session: Session, proposal: Proposal) -> dict[int, l
 _MEMBER_NAMES = (
     select(Membership.organisation_id, User.id, User.name)
     .join(User, User.id == Membership.user_id)
-    .where(Membership.organisation_id.in_(bindparam("organisations", expanding=True)))
+    .join(Partner, Partner.organisation_id == Membership.organisation_id)
+    .where(Partner.proposal_id == bindparam("proposal_id"), Partner.status == "active")
     .order_by(Membership.id)
 )
 
 
-def member_names(session: Session, organisation_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
-    """The members of these organisations as (user id, name), by organisation."""
+def member_names(session: Session, proposal_id: int) -> dict[int, list[tuple[int, str]]]:
+    """The people of the proposal's active partners as (user id, name), by organisation."""
     members: dict[int, list[tuple[int, str]]] = {}
-    if organisation_ids:
-        for organisation_id, user_id, name in session.execute(
-            _MEMBER_NAMES, {"organisations": organisation_ids}
-        ):
-            members.setdefault(organisation_id, []).append((user_id, name))
+    # Plain rows: the connection's execute skips the ORM's result set-up.
+    for organisation_id, user_id, name in session.connection().execute(
+        _MEMBER_NAMES, {"proposal_id": proposal_id}
+    ):
+        members.setdefault(organisation_id, []).append((user_id, name))
     return members
+
+
+class PartnerGlance(NamedTuple):
+    """A partner as a list page shows it: plain values."""
+
+    id: int
+    public_id: str
+    role: str
+    status: str
+    organisation_id: int
+    name: str
+
+
+class ProposalGlance(NamedTuple):
+    """A proposal as a list page shows it: plain values, nothing loaded later."""
+
+    id: int
+    public_id: str
+    acronym: str
+    title: str
+    status: str
+    language: str | None
+    call_id: str
+    call_version: int
+    call_digest: str | None
+    partners: list[PartnerGlance]
+
+
+_GLANCE_COLUMNS = (
+    Proposal.id,
+    Proposal.public_id,
+    Proposal.acronym,
+    Proposal.title,
+    Proposal.status,
+    Proposal.language,
+    Proposal.call_id,
+    Proposal.call_version,
+    Proposal.call_digest,
+)
+_PARTNER_COLUMNS = (
+    Partner.id,
+    Partner.public_id,
+    Partner.role,
+    Partner.status,
+    Partner.organisation_id,
+    Organisation.name,
+)
+
+
+def glance(
+    session: Session, user: User | None, public_id: str, actions: tuple[str, ...]
+) -> tuple[ProposalGlance, dict[str, bool]] | None:
+    """Proposal ``public_id`` with its partners, and whether ``user`` may do each action
+    now: one query, the policy's roles asked in SQL (:func:`proposals.policy.rights_columns`).
+
+    None when there is no such proposal, nobody is signed in, or an action needs a role
+    the query cannot tell: then load the proposal and ask the policy (:func:`glance_of`).
+    """
+    if user is None:
+        return None
+    query = _glance_query(actions)
+    if query is None:
+        return None
+    # Plain rows: the connection's execute skips the ORM's result set-up.
+    found = session.connection().execute(query, {"user_id": user.id, "public_id": public_id}).all()
+    if not found:
+        return None
+    first, width = found[0], len(_GLANCE_COLUMNS)
+    partners = [
+        PartnerGlance(*row[width : width + len(_PARTNER_COLUMNS)])
+        for row in found
+        if row[width] is not None
+    ]
+    head = ProposalGlance(*first[:width], partners)  # type: ignore[call-arg]
+    return head, rights_of(user, actions, head.status, first)
+
+
+@cache
+def _glance_query(actions: tuple[str, ...]) -> Any:
+    """The statement of :func:`glance` for these actions, built once."""
+    rights = rights_columns(actions, Proposal.id)
+    if rights is None:
+        return None
+    return (
+        select(*_GLANCE_COLUMNS, *_PARTNER_COLUMNS, *rights)
+        .outerjoin(Partner, Partner.proposal_id == Proposal.id)
+        .outerjoin(Organisation, Organisation.id == Partner.organisation_id)
+        .where(Proposal.public_id == bindparam("public_id"))
+        .order_by(Partner.id)
+    )
+
+
+def glance_of(
+    proposal: Proposal, user: User | None, actions: tuple[str, ...]
+) -> tuple[ProposalGlance, dict[str, bool]]:
+    """:func:`glance` of a loaded proposal (the policy asked in Python)."""
+    head = ProposalGlance(
+        *(getattr(proposal, c.key) for c in _GLANCE_COLUMNS),  # type: ignore[arg-type]
+        [
+            PartnerGlance(
+                p.id, p.public_id, p.role, p.status, p.organisation_id, p.organisation.name
+            )
+            for p in proposal.partners
+        ],
+    )
+    return head, {a: can(user, a, proposal) for a in actions}
 
 
 def find_organisation(session: Session, public_id: str) -> Organisation | None:

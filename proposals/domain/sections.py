@@ -412,7 +412,8 @@ def dashboard_rows(session: Session, proposal_id: int) -> list[DashboardRow]:
     """The sections of a proposal as the dashboard shows them: one query, only its columns."""
     return [
         DashboardRow(*row[:-2], int(row[-2]) if row[-2] is not None else count_characters(row[-1]))
-        for row in session.execute(_dashboard_query(), {"proposal_id": proposal_id})
+        # Plain rows: the connection's execute skips the ORM's result set-up.
+        for row in session.connection().execute(_dashboard_query(), {"proposal_id": proposal_id})
     ]
 
 

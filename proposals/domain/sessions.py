@@ -35,11 +35,11 @@ def start(db: Session, user: User, address: str, agent: str) -> UserSession:
 
 
 @cache
-def _signed_in(memberships: bool) -> Select[Any]:
+def _signed_in(memberships: bool, bell: bool) -> Select[Any]:
     """The query for a live session's user, built once (it runs on every request)."""
-    # With the memberships (for the pages), also how many notifications are unread (the
-    # bell in every page's header): one query.
-    columns = (User, unread_of(User.id)) if memberships else (User,)
+    # How many notifications are unread (the bell in every page's header), in the same
+    # query; with the memberships and their organisations for the policy in Python.
+    columns = (User, unread_of(User.id)) if bell else (User,)
     query = (
         select(*columns)
         .join(UserSession, UserSession.user_id == User.id)
@@ -54,25 +54,29 @@ def _signed_in(memberships: bool) -> Select[Any]:
     return query
 
 
-def signed_in(db: Session, token: object, *, memberships: bool = True) -> tuple[User | None, int]:
+def signed_in(
+    db: Session, token: object, *, memberships: bool = True, bell: bool = True
+) -> tuple[User | None, int]:
     """The user of a live session (or None) and how many of their notifications are unread.
 
-    One query for the session joined to the user and (unless ``memberships`` is False,
-    for a caller that asks the policy in SQL) their memberships with their
-    organisations and the unread count (0 without them).
+    One query for the session joined to the user, their memberships with their
+    organisations (unless ``memberships`` is False, for a caller that asks the policy in
+    SQL) and the unread count (0 when ``bell`` is False: nothing shows it).
     """
     if not isinstance(token, str) or not token:
         return None, 0
-    found = db.execute(_signed_in(memberships), {"token": token, "since": utcnow() - LIFETIME})
-    row = found.unique().first()
+    found = db.execute(
+        _signed_in(memberships, bell), {"token": token, "since": utcnow() - LIFETIME}
+    )
+    row = found.unique().first() if memberships else found.first()
     if row is None:
         return None, 0
-    return row[0], (int(row[1] or 0) if memberships else 0)
+    return row[0], (int(row[1] or 0) if bell else 0)
 
 
 def signed_in_user(db: Session, token: object, *, memberships: bool = True) -> User | None:
     """The user of a live session, or None (:func:`signed_in`)."""
-    return signed_in(db, token, memberships=memberships)[0]
+    return signed_in(db, token, memberships=memberships, bell=False)[0]
 
 
 def access_changed(db: Session) -> None:

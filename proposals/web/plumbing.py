@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 from anyio import to_thread
 from markupsafe import Markup
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -252,12 +252,14 @@ def use_request_locale(request: Request, user: User | None = None) -> str:
 # --- the unit of work ---------------------------------------------------------------
 
 
-def _load_user(request: Request, session: Session, memberships: bool = True) -> User | None:
+def _load_user(
+    request: Request, session: Session, memberships: bool = True, bell: bool = True
+) -> User | None:
     """The signed-in user: the session the cookie names must be live on the server."""
     user, request.state.unread = sessions.signed_in(
-        session, request.session.get("sid"), memberships=memberships
+        session, request.session.get("sid"), memberships=memberships, bell=bell
     )
-    if not memberships:
+    if not bell:
         request.state.unread = None  # not counted: the bell asks, if a page is shown
     if user is None and ("sid" in request.session or "uid" in request.session):
         # Signed out elsewhere, a new password, too old, or a cookie from before sessions
@@ -266,13 +268,15 @@ def _load_user(request: Request, session: Session, memberships: bool = True) -> 
     return user
 
 
-def _run(handler: Handler, action: str, request: Request, lean: bool) -> Response:
+def _run(handler: Handler, action: str, request: Request, lean: bool, reads: bool) -> Response:
     try:
         with unit_of_work(request.app.state.sessionmaker) as session:
-            if lean:
+            if reads:
+                session.info[_WRITES_REFUSED] = True
+            if lean or reads:
                 _reads_only(session)
             request.state.db = session
-            user = _load_user(request, session, memberships=not lean)
+            user = _load_user(request, session, memberships=not (lean or reads), bell=not lean)
             request.state.user = user
             request.state.action = action
             request.state.authorized = False
@@ -309,6 +313,22 @@ def _reads_only(session: Session) -> None:
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
+#: Set in the session of a route declared ``view(reads=True)``: it may not write.
+_WRITES_REFUSED = "writes_refused"
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_writes(state: Any) -> None:
+    if not state.is_select and state.session.info.get(_WRITES_REFUSED):
+        raise RuntimeError("this route is declared view(reads=True): it may not write")
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_flush(session: Session, *_: object) -> None:
+    if session.info.get(_WRITES_REFUSED) and (session.new or session.dirty or session.deleted):
+        raise RuntimeError("this route is declared view(reads=True): it may not write")
+
+
 def settle_live(request: Request, section_ids: list[int]) -> None:
     """Record what was typed live in these sections, before the text is read for something
     that counts (an export, the checks, a sign-off, a review); then read afresh."""
@@ -328,7 +348,7 @@ def authorize(request: Request, target: object) -> None:
 
 
 def view(
-    action: str, *, lean: bool = False, slow: bool = False
+    action: str, *, lean: bool = False, slow: bool = False, reads: bool = False
 ) -> Callable[[Handler], Callable[[Request], Any]]:
     """Declare the route's action (``workflow.policy.POLICY``) and run it in a unit of work.
 
@@ -342,6 +362,12 @@ def view(
     (:func:`proposals.web.targets.allowed_section`) and write only in transactions of
     their own (a save): the user's memberships are not loaded up front (only if the
     handler goes the full way), and the request's reads need no transaction.
+
+    ``reads`` is for pages that only read and ask the policy in SQL
+    (:func:`proposals.web.targets.glance`): the user's memberships are not loaded up
+    front, and on PostgreSQL their statements go without BEGIN and COMMIT, two round
+    trips fewer (each statement sees what was committed when it began, as in a READ
+    COMMITTED transaction). Writing in such a route is a bug, refused at once.
 
     ``slow`` is for the routes that build or read whole documents (exports that may wait
     for LibreOffice, Word uploads): they take turns in threads of their own
@@ -369,6 +395,7 @@ def view(
                     action,
                     request,
                     lean,
+                    reads,
                     limiter=request.app.state.slow_threads if slow else None,
                 )
             finally:

@@ -68,31 +68,30 @@ def names_context(request: Request, proposal: Proposal, shown: Iterable[Any]) ->
     }
 
 
-@view("view_proposal")
+@view("view_proposal", reads=True)
 def dashboard(request: Request) -> Response:
     """The sections at a glance: a fixed number of queries, only the columns shown.
 
     The table is rendered once for what it shows (``Fragments``): a page asked again
     while nothing in it changed is served without rendering its rows again.
     """
-    proposal = targets.proposal(request, people=False)
-    user = current_user(request)
+    proposal, allowed = targets.glance(request, "manage_sections")
     session = db(request)
+    can_assign = allowed["manage_sections"]
     active = [p for p in proposal.partners if p.status == "active"]
-    can_assign = can(user, "manage_sections", proposal)
     # The assignment forms list them.
-    members = member_names(session, [p.organisation_id for p in active]) if can_assign else {}
+    members = member_names(session, proposal.id) if can_assign else {}
     rows = sections.dashboard_rows(session, proposal.id)
     done = sum(1 for s in rows if s.status in ("ready", "approved"))
     table = {
         "pid": proposal.public_id,
         "rows": rows,
-        "partner_names": {p.id: p.organisation.name for p in proposal.partners},
+        "partner_names": {p.id: p.name for p in proposal.partners},
         # The options every row's assignment form repeats, escaped once for the page.
-        "partner_options": [(p.id, p.public_id, escape(p.organisation.name)) for p in active],
+        "partner_options": [(p.id, p.public_id, escape(p.name)) for p in active],
         # The people to choose from, grouped by their organisation.
         "member_options": [
-            (escape(p.organisation.name), [(i, escape(n)) for i, n in members[p.organisation_id]])
+            (escape(p.name), [(i, escape(n)) for i, n in members[p.organisation_id]])
             for p in active
             if p.organisation_id in members
         ],

@@ -45,6 +45,23 @@ def proposal(
     return found
 
 
+def glance(request: Request, *also: str) -> tuple[consortium.ProposalGlance, dict[str, bool]]:
+    """The proposal of ``{pid}`` at a glance (plain values, its partners) and whether the
+    user may do the route's action and each of ``also`` now, in one query.
+
+    For list pages that show a proposal without changing it. When the route's action is
+    not allowed (or there is no such proposal), the full way (:func:`proposal`) gives
+    the policy's own refusal.
+    """
+    actions = (request.state.action, *also)
+    user = current_user(request)
+    found = consortium.glance(db(request), user, request.path_params["pid"], actions)
+    if found is None or not found[1][request.state.action]:
+        found = consortium.glance_of(proposal(request, people=False), user, actions)
+    request.state.authorized = True
+    return found
+
+
 def section(request: Request, proposal: Proposal, key: str | None = None) -> Section:
     """The section ``{key}`` of ``proposal`` (from its sections when they are loaded)."""
     key = key or request.path_params["key"]

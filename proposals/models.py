@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -26,6 +27,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    bindparam,
     false,
     text,
 )
@@ -577,7 +579,10 @@ class Revision(Base):
         session = object_session(self)
         if session is None:
             raise RuntimeError("a packed revision is read within its session")
-        return unpack_chain(session, self.section_id, self.number)
+        text = unpack_chain(session, self.section_id, self.number)
+        if text is None:
+            raise LookupError(f"revision {self.number} of section {self.section_id} is missing")
+        return text
 
     @text.setter
     def text(self, value: str) -> None:
@@ -591,37 +596,53 @@ class Revision(Base):
         return self.preview if self.preview is not None else self.text[:PREVIEW_CHARS]
 
 
-def unpack_chain(session: Any, section_id: int, number: int) -> str:
-    """The text of a packed revision: its chain of deltas back to a keyframe, unpacked.
-
-    The chain is at most ``packing.KEYFRAME_EVERY`` long and lies in the numbers just
-    below; they are read in one query (more only if the chain reaches further back).
+def unpack_chain(session: Any, section_id: int, number: int) -> str | None:
+    """The text of revision ``number`` of a section, however it is stored: its chain of
+    deltas back to a keyframe (at most ``packing.KEYFRAME_EVERY`` long), read in one
+    query that follows the chain and nothing else, then unpacked. None: no such revision.
     """
-    rows: dict[int, tuple[str, bytes | None, int | None]] = {}
-    top = number
-    while True:
-        span = packing.KEYFRAME_EVERY * 4
+    rows = {
+        n: (plain, packed, basis)
         for n, plain, packed, basis in session.execute(
-            _select(Revision.number, Revision.plain, Revision.packed, Revision.basis).where(
-                Revision.section_id == section_id,
-                Revision.number <= top,
-                Revision.number > top - span,
-            )
-        ):
-            rows[n] = (plain, packed, basis)
-        chain = [number]
-        while chain[-1] in rows and rows[chain[-1]][2] is not None:
-            chain.append(rows[chain[-1]][2])  # type: ignore[arg-type]
-        if chain[-1] in rows:
-            break
-        if top - span < 0:
-            raise LookupError(f"revision {chain[-1]} of section {section_id} is missing")
-        top = min(top - span, chain[-1])
+            _chain(), {"section_id": section_id, "number": number}
+        )
+    }
+    if number not in rows:
+        return None
+    chain = [number]
+    while rows[chain[-1]][2] is not None:
+        if rows[chain[-1]][2] not in rows:
+            raise LookupError(f"revision {rows[chain[-1]][2]} of section {section_id} is missing")
+        chain.append(rows[chain[-1]][2])  # type: ignore[arg-type]
     text = ""
     for n in reversed(chain):
         plain, packed, basis = rows[n]
         text = plain if packed is None else packing.unpack(packed, text if basis else None)
     return text
+
+
+@cache
+def _chain() -> Any:
+    """The statement of :func:`unpack_chain` (built once): the revision and, recursively,
+    the revision it is packed against, down to one stored whole."""
+    revisions = Revision.__table__
+    older = revisions.alias("older")
+    top = (
+        _select(revisions.c.number, revisions.c.text, revisions.c.packed, revisions.c.basis)
+        .where(
+            revisions.c.section_id == bindparam("section_id"),
+            revisions.c.number == bindparam("number"),
+        )
+        .cte("chain", recursive=True)
+    )
+    chain = top.union_all(
+        _select(older.c.number, older.c.text, older.c.packed, older.c.basis).where(
+            older.c.section_id == bindparam("section_id"),
+            older.c.number == top.c.basis,
+            older.c.number < top.c.number,  # a basis is always older: never a loop
+        )
+    )
+    return _select(chain.c.number, chain.c.text, chain.c.packed, chain.c.basis)
 
 
 class PackedUpdate(TypeDecorator[bytes]):

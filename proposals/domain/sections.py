@@ -50,6 +50,7 @@ from proposals.models import (
     Revision,
     Section,
     User,
+    unpack_chain,
     utcnow,
 )
 from proposals.text import count_characters
@@ -95,8 +96,13 @@ def merge_texts(base: str, mine: str, theirs: str) -> tuple[str, bool]:
     Returns the merged text and whether they overlapped (a conflict); on a
     conflict the text returned is ``theirs``, unchanged.
     """
-    merger = merge3.Merge3(_TOKENS.findall(base), _TOKENS.findall(mine), _TOKENS.findall(theirs))
-    out: list[str] = []
+    texts = [_TOKENS.findall(base), _TOKENS.findall(mine), _TOKENS.findall(theirs)]
+    # What all three share at the start and at the end is merged already: the matching
+    # runs on the rest (an edit is usually a small part of a long text).
+    head = _shared_start(texts)
+    tail = _shared_start([t[: head - 1 : -1] if head else t[::-1] for t in texts])
+    merger = merge3.Merge3(*(t[head : len(t) - tail] for t in texts))
+    out: list[str] = texts[0][:head]
     for region in merger.merge_regions():
         kind = region[0]
         if kind == "unchanged":
@@ -107,7 +113,18 @@ def merge_texts(base: str, mine: str, theirs: str) -> tuple[str, bool]:
             out += merger.b[region[1] : region[2]]
         else:
             return theirs, True
+    out += texts[0][len(texts[0]) - tail :]
     return "".join(out), False
+
+
+def _shared_start(texts: list[list[str]]) -> int:
+    """How many tokens all of ``texts`` begin with."""
+    shortest = min(len(t) for t in texts)
+    first, *others = texts
+    n = 0
+    while n < shortest and all(t[n] == first[n] for t in others):
+        n += 1
+    return n
 
 
 def create_sections(proposal: Proposal, profile: CallProfile) -> None:
@@ -412,8 +429,10 @@ def dashboard_rows(session: Session, proposal_id: int) -> list[DashboardRow]:
     """The sections of a proposal as the dashboard shows them: one query, only its columns."""
     return [
         DashboardRow(*row[:-2], int(row[-2]) if row[-2] is not None else count_characters(row[-1]))
-        # Plain rows: the connection's execute skips the ORM's result set-up.
-        for row in session.connection().execute(_dashboard_query(), {"proposal_id": proposal_id})
+        # Plain rows, fetched at once: the connection's execute skips the ORM's result set-up.
+        for row in session.connection()
+        .execute(_dashboard_query(), {"proposal_id": proposal_id})
+        .all()
     ]
 
 
@@ -453,10 +472,7 @@ def characters(section: Section) -> int:
 
 def revision_text(session: Session, section_id: int, number: int) -> str | None:
     """The text of revision ``number`` of a section, however it is stored (None: no such)."""
-    revision = session.scalar(
-        select(Revision).where(Revision.section_id == section_id, Revision.number == number)
-    )
-    return revision.text if revision is not None else None
+    return unpack_chain(session, section_id, number)
 
 
 def revision_texts(session: Session, section_id: int) -> dict[int, str]:

@@ -92,8 +92,18 @@ def test_stale_save_is_merged_and_both_texts_are_kept(app, db):
     reply = _save(team.partner.client, url, "Para one.\n\nPara two. Ola adds.", 1).json()
     assert reply["kind"] == "merge"
     assert reply["text"] == "Para one. Anna adds.\n\nPara two. Ola adds."
-    texts = {r.text for r in db.scalars(select(Revision))}
-    assert "Para one.\n\nPara two. Ola adds." in texts  # the writer's own text, verbatim
+    assert reply["number"] == 4
+    # The writer's own text verbatim (from the base), then the merge (from the current).
+    kept = [
+        (r.number, r.kind, r.parent_number, r.text)
+        for r in db.scalars(select(Revision).order_by(Revision.number))
+    ]
+    assert kept[2:] == [
+        (3, "save", 1, "Para one.\n\nPara two. Ola adds."),
+        (4, "merge", 2, "Para one. Anna adds.\n\nPara two. Ola adds."),
+    ]
+    section = _section(db, "streszczenie")
+    assert (section.current_number, section.last_number) == (4, 4)
 
 
 def test_overlapping_edits_are_a_conflict_and_nothing_is_lost(app, db):
@@ -361,3 +371,21 @@ def test_a_page_that_only_reads_is_refused_any_write(app, db):  # type: ignore[n
             session.flush()
         session.rollback()
     assert "changed" not in db.scalars(select(User.name)).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(base=words, data=st.data())
+def test_a_word_changed_by_each_writer_in_different_places_merges(base, data):
+    """The merge matches only what the three texts do not share at both ends: a change
+    inside a long shared text is found and merged as if the whole were compared."""
+    i = data.draw(st.integers(0, len(base) - 3))
+    j = data.draw(st.integers(i + 2, len(base) - 1))
+    mine, theirs, both = list(base), list(base), list(base)
+    mine[i] = both[i] = "ONE"
+    theirs[j] = both[j] = "TWO"
+    merged, conflict = merge_texts(" ".join(base), " ".join(mine), " ".join(theirs))
+    assert not conflict and merged == " ".join(both)
+    assert merge_texts(" ".join(base), " ".join(base), " ".join(theirs)) == (
+        " ".join(theirs),
+        False,
+    )

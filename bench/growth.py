@@ -39,6 +39,7 @@ from proposals.domain import sections  # noqa: E402
 from proposals.migrate import upgrade  # noqa: E402
 from proposals.models import Proposal, Revision, Section, User  # noqa: E402
 from proposals.settings import Settings  # noqa: E402
+from proposals.text import count_characters  # noqa: E402
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
 GRID = [(5, 10), (50, 10), (200, 10), (5, 5_000), (5, 50_000), (200, 50_000)]
@@ -105,7 +106,7 @@ def shape(factory, pid: str, want_sections: int, want_revisions: int) -> tuple[s
                 .where(Section.id == first.id)
                 .values(
                     text=previous[1],
-                    chars=None,
+                    chars=count_characters(previous[1]),  # stored with the text, as a save does
                     current_number=previous[0],
                     last_number=previous[0],
                 )

@@ -82,6 +82,19 @@ def frozen(value: Any) -> Any:
     raise TypeError(f"a fragment cannot be keyed on a {type(value).__name__}")
 
 
+class Kept(Markup):
+    """A kept fragment's HTML, with the same as UTF-8 (:attr:`encoded`, encoded once): a
+    page puts those bytes in its body as they are (``proposals.web.plumbing.html_page``)."""
+
+    encoded: bytes
+
+
+def _kept(html: str) -> Kept:
+    kept = Kept(html)  # rendered by an autoescaping template
+    kept.encoded = html.encode("utf-8")
+    return kept
+
+
 class Fragments:
     """Rendered template fragments, kept by everything that goes into them.
 
@@ -94,7 +107,7 @@ class Fragments:
     def __init__(self, env: jinja2.Environment, max_bytes: int = 8 * 1024 * 1024) -> None:
         self.env = env
         self.max_bytes = max_bytes
-        self._kept: OrderedDict[Any, Markup] = OrderedDict()
+        self._kept: OrderedDict[Any, Kept] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
         self.hits = self.misses = 0
@@ -104,7 +117,7 @@ class Fragments:
         name: str,
         context: Mapping[str, Any],
         derived: Callable[[], Mapping[str, Any]] | None = None,
-    ) -> Markup:
+    ) -> Kept:
         """The fragment ``name`` rendered with ``context`` (and, only when it is not kept,
         what ``derived`` computes from that context and from nothing else)."""
         key = (name, i18n.get_locale(), str(i18n.get_timezone()), frozen(context))
@@ -116,12 +129,13 @@ class Fragments:
                 return found
             self.misses += 1
         full = {**context, **derived()} if derived is not None else context
-        html = Markup(self.env.get_template(name).render(full))  # noqa: S704 - autoescaped
+        html = _kept(self.env.get_template(name).render(full))
+        size = len(html) + len(html.encoded)  # characters and bytes, roughly what it holds
         with self._lock:
-            if key not in self._kept and len(html) <= self.max_bytes:
+            if key not in self._kept and size <= self.max_bytes:
                 self._kept[key] = html
-                self._bytes += len(html)
+                self._bytes += size
                 while self._bytes > self.max_bytes:
                     _, dropped = self._kept.popitem(last=False)
-                    self._bytes -= len(dropped)
+                    self._bytes -= len(dropped) + len(dropped.encoded)
         return html

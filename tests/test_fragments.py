@@ -12,6 +12,7 @@ from sqlalchemy import select
 from proposals import i18n
 from proposals.models import User
 from proposals.templating import Fragments, frozen, make_environment
+from proposals.web import plumbing
 from tests.conftest import post
 from tests.consortium_helpers import consortium, flashes
 
@@ -68,9 +69,12 @@ def test_the_dashboard_is_kept_while_nothing_changes_and_every_change_shows(app,
     fragments = app.state.fragments
     page = client.get(dashboard).text
     hits = fragments.hits
-    assert client.get(dashboard).text == page
-    # The same rows and the same header: neither rendered again.
+    again = client.get(dashboard)
+    assert again.text == page and again.headers["content-type"] == "text/html; charset=utf-8"
+    # The same rows and the same header: neither rendered again, their bytes put in the
+    # page where the marks stood.
     assert fragments.hits == hits + 2
+    assert "<engage-kept" not in page and page.count("<header") == 1
     header = page.split("</header>")[0]
     assert f'name="next" value="{dashboard}"' in header and "Anna" in header
 
@@ -124,3 +128,20 @@ def _row(page: str, key: str) -> str:
     )
     assert found, f"no row for {key}"
     return found.group(0)
+
+
+def test_a_title_written_as_the_pages_own_mark_is_shown_as_written(app, db):
+    """A kept fragment's bytes go where the page's mark stands: a mark typed by someone is
+    text, escaped like any other, and the page is assembled as before."""
+    team = consortium(app, db)
+    client = team.lead.client
+    dashboard = f"/proposals/{team.pid}/sections"
+    title = f"{plumbing._SPLICE}0> & {plumbing._SPLICE}1>"
+    response = post(client, f"/proposals/{team.pid}/sections/add", {"title": title})
+    assert response.status_code in (200, 303)
+    for _ in range(2):  # rendered, then kept
+        page = client.get(dashboard).text
+        shown = title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        assert shown in page and "<engage-kept" not in page
+        assert page.count("<header") == 1 and page.count("<tbody>") == 1
+        assert "Streszczenie projektu" in page or "Project summary" in page

@@ -26,6 +26,7 @@ from sqlalchemy import (
     bindparam,
     case,
     exists,
+    func,
     literal_column,
     select,
     update,
@@ -427,17 +428,19 @@ class DashboardRow(NamedTuple):
     assignee_name: str | None
     updated_by_name: str | None
     used: int
+    #: The text where no count is stored yet (rows from before counts; else "").
+    uncounted: str = ""
 
 
 def dashboard_rows(session: Session, proposal_id: int) -> list[DashboardRow]:
     """The sections of a proposal as the dashboard shows them: one query, only its columns."""
-    return [
-        DashboardRow(*row[:-2], int(row[-2]) if row[-2] is not None else count_characters(row[-1]))
-        # Plain rows, fetched at once: the connection's execute skips the ORM's result set-up.
-        for row in session.connection()
-        .execute(_dashboard_query(), {"proposal_id": proposal_id})
-        .all()
-    ]
+    # Plain rows, fetched at once: the connection's execute skips the ORM's result set-up.
+    found = session.connection().execute(_dashboard_query(), {"proposal_id": proposal_id}).all()
+    rows = [DashboardRow._make(row) for row in found]
+    for i, row in enumerate(rows):
+        if row.used is None:  # a row from before counts were stored: counted from its text
+            rows[i] = row._replace(used=count_characters(row.uncounted) if row.uncounted else 0)
+    return rows
 
 
 @cache
@@ -458,8 +461,9 @@ def _dashboard_query() -> Select[Any]:
             Section.updated_at,
             assignee.name,
             editor.name,
-            Section.chars,
-            # The text only where no count is stored yet (rows from before counts).
+            # The stored count (0 for an empty text), and the text only where there is
+            # neither (rows from before counts).
+            func.coalesce(Section.chars, case((Section.text == "", 0))),
             case((Section.chars.is_(None), Section.text), else_=""),
         )
         .outerjoin(assignee, assignee.id == Section.assignee_id)

@@ -20,6 +20,7 @@ from proposals.web.plumbing import (
     current_user,
     db,
     flash,
+    html_page,
     page_number,
     redirect,
     render,
@@ -125,10 +126,7 @@ def error_page(request: Request, status_code: int, detail: str | None = None) ->
         "settings": request.app.state.settings,
         "can": lambda action, target=None: False,
     }
-    response = request.app.state.templates.TemplateResponse(
-        request, "error.html", context, status_code=status_code
-    )
-    return response
+    return html_page(request, "error.html", context, status_code=status_code)
 
 
 async def http_exception(request: Request, exc: Exception) -> Response:

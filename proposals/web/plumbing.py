@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import secrets
 import unicodedata
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, TypeVar
@@ -26,7 +27,7 @@ from starlette.background import BackgroundTasks
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
@@ -38,7 +39,7 @@ from proposals.forms import FormErrors, validate
 from proposals.models import User, utcnow
 from proposals.policy import can, kind_of_action, needs_sign_in, require, rule
 from proposals.security import csrf_token
-from proposals.templating import make_environment
+from proposals.templating import Kept, make_environment
 from workflow.policy import CHANGES_ACCESS
 
 log = logging.getLogger("engage")
@@ -121,11 +122,37 @@ def render(
         "can": lambda action, target=None: can(user, action, target),
     }
     ctx.update(context or {})
-    response = request.app.state.templates.TemplateResponse(
-        request, name, ctx, status_code=status_code
-    )
+    response = html_page(request, name, ctx, status_code=status_code)
     response.headers["Vary"] = "HX-Request, Cookie"
     return response
+
+
+#: Marks where a kept fragment goes in a page being rendered: a tag no escaped text can
+#: contain, with a token of this process.
+_SPLICE = f"<engage-kept {secrets.token_hex(8)} "
+
+
+def html_page(
+    request: Request, name: str, context: Mapping[str, Any], *, status_code: int = 200
+) -> Response:
+    """The template ``name`` rendered with ``context`` as an HTML response.
+
+    A kept fragment (:class:`proposals.templating.Kept`: the dashboard's rows, the site
+    header) is not copied into the page as text and encoded again with it: the page
+    is rendered with a mark in its place, then the fragment's UTF-8 bytes, encoded once
+    when it was kept, replace the mark.
+    """
+    ctx: dict[str, Any] = {"request": request, **context}
+    spliced: list[tuple[bytes, bytes]] = []
+    for key, value in list(ctx.items()):
+        if isinstance(value, Kept) and value:
+            mark = f"{_SPLICE}{len(spliced)}>"
+            spliced.append((mark.encode(), value.encoded))
+            ctx[key] = Markup(mark)  # noqa: S704 - a constant tag
+    body = request.app.state.templates.get_template(name).render(ctx).encode("utf-8")
+    for mark, encoded in spliced:
+        body = body.replace(mark, encoded)
+    return HTMLResponse(body, status_code=status_code)
 
 
 def submitted(

@@ -101,7 +101,7 @@ def merge_texts(base: str, mine: str, theirs: str) -> tuple[str, bool]:
     # What all three share at the start and at the end is merged already: the matching
     # runs on the rest (an edit is usually a small part of a long text).
     head = _shared_start(texts)
-    tail = _shared_start([t[: head - 1 : -1] if head else t[::-1] for t in texts])
+    tail = _shared_start([t[head:][::-1] for t in texts])
     merger = merge3.Merge3(*(t[head : len(t) - tail] for t in texts))
     out: list[str] = texts[0][:head]
     for region in merger.merge_regions():
@@ -439,7 +439,7 @@ def dashboard_rows(session: Session, proposal_id: int) -> list[DashboardRow]:
     rows = [DashboardRow._make(row) for row in found]
     for i, row in enumerate(rows):
         if row.used is None:  # a row from before counts were stored: counted from its text
-            rows[i] = row._replace(used=count_characters(row.uncounted) if row.uncounted else 0)
+            rows[i] = row._replace(used=count_characters(row.uncounted))
     return rows
 
 
